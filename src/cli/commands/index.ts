@@ -1,0 +1,9 @@
+/**
+ * The list of CLI commands. Each entry adds one sub-command to the program; add a line here when adding a
+ * command file.
+ */
+import type { Command } from 'commander';
+
+export type RegisterCommand = (program: Command) => void;
+
+export const COMMANDS: RegisterCommand[] = [];

@@ -1,0 +1,43 @@
+/**
+ * TF.js set-up: picks the backend and, for wasm, loads the .wasm binaries from node_modules (never the network)
+ * and registers Pneumoscope's own kernels for the gradients the stock wasm backend lacks or runs slowly.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+
+export type BackendName = 'wasm' | 'cpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['wasm', 'cpu'];
+
+export interface EngineOptions {
+  backend?: BackendName;
+}
+
+let initialised: BackendName | null = null;
+
+/** Directory with the wasm binaries, resolved from the installed package so it works offline. */
+export function wasmDirectory(): string {
+  const require = createRequire(import.meta.url);
+  return `${path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}${path.sep}`;
+}
+
+/** Initialises TF.js once per process; later calls with the same backend are no-ops. */
+export async function initEngine(options: EngineOptions = {}): Promise<BackendName> {
+  const backend = options.backend ?? 'wasm';
+  if (!BACKEND_NAMES.includes(backend)) {
+    throw new Error(`unknown backend "${backend}"; choose one of: ${BACKEND_NAMES.join(', ')}`);
+  }
+  if (initialised === backend) return backend;
+  if (backend === 'wasm') {
+    setWasmPaths(wasmDirectory());
+    const { registerWasmKernels } = await import('./kernels/index.ts');
+    registerWasmKernels();
+  }
+  const ok = await tf.setBackend(backend);
+  if (!ok) throw new Error(`TF.js backend "${backend}" failed to initialise`);
+  await tf.ready();
+  initialised = backend;
+  return backend;
+}

@@ -1,0 +1,93 @@
+/**
+ * `metadata.json`: everything needed to use a saved model correctly, so training and serving cannot drift
+ * apart (input size, preprocessing, threshold, calibration) and a reader can tell where the model came from.
+ */
+import type { ClassName } from '../data/types.ts';
+
+export const METADATA_FORMAT = 'pneumoscope-model';
+export const METADATA_FORMAT_VERSION = 1;
+
+/** How raw pixels become the model's input tensor. */
+export interface PreprocessingConfig {
+  /** Square input side in pixels; images are stretched to it (aspect ratio not kept, as in the training data). */
+  imageSize: number;
+  /** Always 1: images are converted to 8-bit grey-scale first. */
+  channels: 1;
+  /** How images are fitted to the square: `stretch` = resize without keeping aspect ratio. */
+  resize: 'stretch';
+  /**
+   * The model's input tensor holds grey values in [0, 255] as float32; scaling and normalisation happen inside
+   * the model's first layers, so callers never normalise by hand.
+   */
+  inputRange: [0, 255];
+}
+
+/** Maps the model's raw sigmoid output to a calibrated probability: p = sigmoid(logit(raw) / temperature). */
+export interface CalibrationConfig {
+  method: 'temperature' | 'none';
+  temperature: number;
+}
+
+/** Counts and hash of the training file list, so a model can be traced to the data it saw. */
+export interface DataFingerprint {
+  count: number;
+  /** sha256 over the sorted list of "relative path\tsize" lines. */
+  sha256: string;
+  /** Per class image counts. */
+  classCounts: Record<ClassName, number>;
+}
+
+export interface ModelMetadata {
+  format: typeof METADATA_FORMAT;
+  formatVersion: typeof METADATA_FORMAT_VERSION;
+  name: string;
+  version: string;
+  /** Registered architecture name (see src/model/architectures). */
+  architecture: string;
+  createdAt: string;
+  preprocessing: PreprocessingConfig;
+  /** Class names in output order; the model outputs P(classNames[1]). */
+  classNames: [ClassName, ClassName];
+  positiveClass: ClassName;
+  /** Operating threshold on the calibrated probability. */
+  threshold: number;
+  /** How the threshold was chosen (e.g. "max-specificity@sensitivity>=0.95" or "youden"). */
+  thresholdRule: string;
+  calibration: CalibrationConfig;
+  seed: number;
+  data: DataFingerprint & { validation?: DataFingerprint };
+  /** Validation metrics at the stored threshold (shape of evaluate's metrics.json), if known. */
+  metrics?: Record<string, unknown>;
+  training?: Record<string, unknown>;
+  versions: Record<string, string>;
+}
+
+const EPS = 1e-7;
+
+/** Applies temperature scaling to a raw sigmoid output. */
+export function calibrate(raw: number, calibration: CalibrationConfig): number {
+  if (calibration.method === 'none' || calibration.temperature === 1) return raw;
+  const p = Math.min(1 - EPS, Math.max(EPS, raw));
+  const logit = Math.log(p / (1 - p));
+  return 1 / (1 + Math.exp(-logit / calibration.temperature));
+}
+
+/** Throws with a clear message when `value` is not a usable metadata object. */
+export function validateMetadata(value: unknown, source: string): ModelMetadata {
+  const m = value as Partial<ModelMetadata> | null;
+  const problems: string[] = [];
+  if (!m || typeof m !== 'object') throw new Error(`${source}: not a JSON object`);
+  if (m.format !== METADATA_FORMAT)
+    problems.push(`format is ${JSON.stringify(m.format)}, expected "${METADATA_FORMAT}"`);
+  if (!m.preprocessing || typeof m.preprocessing.imageSize !== 'number')
+    problems.push('preprocessing.imageSize missing');
+  if (typeof m.threshold !== 'number' || m.threshold < 0 || m.threshold > 1)
+    problems.push('threshold must be in [0, 1]');
+  if (!m.calibration || typeof m.calibration.temperature !== 'number' || m.calibration.temperature <= 0) {
+    problems.push('calibration.temperature must be a positive number');
+  }
+  if (!Array.isArray(m.classNames) || m.classNames.length !== 2)
+    problems.push('classNames must list 2 classes');
+  if (problems.length > 0) throw new Error(`${source}: invalid model metadata: ${problems.join('; ')}`);
+  return m as ModelMetadata;
+}
