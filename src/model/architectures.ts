@@ -1,0 +1,194 @@
+/**
+ * The model registry: architecture name -> factory. Every model takes a [N, S, S, 1] float32 tensor of grey
+ * values in [0, 255] (see PreprocessingConfig) and outputs P(PNEUMONIA) through a sigmoid, as the original Keras
+ * project did. Scaling to a unit range happens inside the model so callers never normalise by hand.
+ */
+import * as tfl from '@tensorflow/tfjs-layers';
+
+export interface ArchitectureOptions {
+  /** Square input side in pixels. */
+  imageSize: number;
+  /** Dropout rate before the classifier (where the architecture has one). */
+  dropout?: number;
+  /** L2 weight decay on convolution and dense kernels (where the architecture uses it). */
+  l2?: number;
+}
+
+export interface Architecture {
+  /** What it is and why it is built that way, shown by `cxr train --help` and in the model card. */
+  description: string;
+  /** Input size used when the user does not pass --image-size. */
+  defaultImageSize: number;
+  create(options: ArchitectureOptions): tfl.LayersModel;
+}
+
+/** Maps grey values [0, 255] to roughly zero-mean unit-range inputs. */
+function scaledInput(imageSize: number): { input: tfl.SymbolicTensor; scaled: tfl.SymbolicTensor } {
+  const input = tfl.input({ shape: [imageSize, imageSize, 1], name: 'image' });
+  const scaled = tfl.layers
+    .rescaling({ scale: 1 / 127.5, offset: -1, name: 'rescale' })
+    .apply(input) as tfl.SymbolicTensor;
+  return { input, scaled };
+}
+
+function apply(layer: tfl.layers.Layer, x: tfl.SymbolicTensor | tfl.SymbolicTensor[]): tfl.SymbolicTensor {
+  return layer.apply(x) as tfl.SymbolicTensor;
+}
+
+/**
+ * The benchmark's reference CNN (../shared/bench/README.md), identical to the PyTorch model it is compared with:
+ * conv3x3(16)-relu-pool / conv3x3(32)-relu-pool / conv3x3(64)-relu-pool / conv3x3(64)-relu / GAP / dense(1).
+ */
+function referenceCnn({ imageSize }: ArchitectureOptions): tfl.LayersModel {
+  const input = tfl.input({ shape: [imageSize, imageSize, 1], name: 'image' });
+  let x = input;
+  for (const [i, filters] of [16, 32, 64].entries()) {
+    x = apply(
+      tfl.layers.conv2d({
+        filters,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        name: `conv${i + 1}`,
+      }),
+      x,
+    );
+    x = apply(tfl.layers.maxPooling2d({ poolSize: 2, name: `pool${i + 1}` }), x);
+  }
+  x = apply(
+    tfl.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv4' }),
+    x,
+  );
+  x = apply(tfl.layers.globalAveragePooling2d({ name: 'gap' }), x);
+  const output = apply(tfl.layers.dense({ units: 1, activation: 'sigmoid', name: 'probability' }), x);
+  return tfl.model({ inputs: input, outputs: output, name: 'reference-cnn' });
+}
+
+/**
+ * The original Keras project's kind of model, kept as the baseline: stacks of conv/relu/max-pool, a flattening
+ * dense head with dropout, and a sigmoid output.
+ */
+function seedCnn({ imageSize, dropout = 0.5 }: ArchitectureOptions): tfl.LayersModel {
+  const { input, scaled } = scaledInput(imageSize);
+  let x = scaled;
+  for (const [i, filters] of [32, 64, 128].entries()) {
+    x = apply(
+      tfl.layers.conv2d({
+        filters,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        name: `conv${i + 1}`,
+      }),
+      x,
+    );
+    x = apply(tfl.layers.maxPooling2d({ poolSize: 2, name: `pool${i + 1}` }), x);
+  }
+  x = apply(tfl.layers.flatten({ name: 'flatten' }), x);
+  x = apply(tfl.layers.dense({ units: 64, activation: 'relu', name: 'fc' }), x);
+  x = apply(tfl.layers.dropout({ rate: dropout, name: 'dropout' }), x);
+  const output = apply(tfl.layers.dense({ units: 1, activation: 'sigmoid', name: 'probability' }), x);
+  return tfl.model({ inputs: input, outputs: output, name: 'seed-cnn' });
+}
+
+function convBnRelu(x: tfl.SymbolicTensor, filters: number, name: string, l2: number): tfl.SymbolicTensor {
+  const kernelRegularizer = l2 > 0 ? tfl.regularizers.l2({ l2 }) : undefined;
+  x = apply(
+    tfl.layers.conv2d({
+      filters,
+      kernelSize: 3,
+      padding: 'same',
+      useBias: false,
+      kernelRegularizer,
+      name: `${name}_conv`,
+    }),
+    x,
+  );
+  x = apply(tfl.layers.batchNormalization({ name: `${name}_bn` }), x);
+  return apply(tfl.layers.reLU({ name: `${name}_relu` }), x);
+}
+
+/** Two conv-BN layers with an identity (or 1x1 projection) shortcut, as in ResNet's basic block. */
+function residualBlock(x: tfl.SymbolicTensor, filters: number, name: string, l2: number): tfl.SymbolicTensor {
+  const kernelRegularizer = l2 > 0 ? tfl.regularizers.l2({ l2 }) : undefined;
+  const inChannels = x.shape[x.shape.length - 1];
+  let shortcut = x;
+  if (inChannels !== filters) {
+    shortcut = apply(
+      tfl.layers.conv2d({ filters, kernelSize: 1, useBias: false, kernelRegularizer, name: `${name}_proj` }),
+      x,
+    );
+    shortcut = apply(tfl.layers.batchNormalization({ name: `${name}_proj_bn` }), shortcut);
+  }
+  let y = convBnRelu(x, filters, `${name}_a`, l2);
+  y = apply(
+    tfl.layers.conv2d({
+      filters,
+      kernelSize: 3,
+      padding: 'same',
+      useBias: false,
+      kernelRegularizer,
+      name: `${name}_b_conv`,
+    }),
+    y,
+  );
+  y = apply(tfl.layers.batchNormalization({ name: `${name}_b_bn` }), y);
+  y = apply(tfl.layers.add({ name: `${name}_add` }), [y, shortcut]);
+  return apply(tfl.layers.reLU({ name: `${name}_out` }), y);
+}
+
+/**
+ * Pneumoscope's default: a small residual CNN with batch norm and global average pooling.
+ * - Residual blocks with batch norm train quickly and stably from scratch on a few thousand images.
+ * - Global average pooling instead of a large flattening dense layer: far fewer parameters (a small model file),
+ *   less over-fitting to one hospital's images, and a last conv block that Grad-CAM can explain.
+ * - Cheap early layers (one conv at full resolution) keep CPU training within budget: most compute sits at
+ *   32x32 and 16x16, where the lung patterns that matter are a few pixels wide.
+ */
+function defaultCnn({ imageSize, dropout = 0.3, l2 = 1e-4 }: ArchitectureOptions): tfl.LayersModel {
+  const { input, scaled } = scaledInput(imageSize);
+  let x = convBnRelu(scaled, 16, 'stem', l2);
+  x = apply(tfl.layers.maxPooling2d({ poolSize: 2, name: 'stem_pool' }), x);
+  x = convBnRelu(x, 32, 'stage1', l2);
+  x = apply(tfl.layers.maxPooling2d({ poolSize: 2, name: 'stage1_pool' }), x);
+  x = residualBlock(x, 48, 'stage2', l2);
+  x = apply(tfl.layers.maxPooling2d({ poolSize: 2, name: 'stage2_pool' }), x);
+  x = residualBlock(x, 64, 'stage3', l2);
+  x = apply(tfl.layers.maxPooling2d({ poolSize: 2, name: 'stage3_pool' }), x);
+  x = residualBlock(x, 96, 'stage4', l2);
+  x = apply(tfl.layers.globalAveragePooling2d({ name: 'gap' }), x);
+  x = apply(tfl.layers.dropout({ rate: dropout, name: 'dropout' }), x);
+  const output = apply(tfl.layers.dense({ units: 1, activation: 'sigmoid', name: 'probability' }), x);
+  return tfl.model({ inputs: input, outputs: output, name: 'pneumoscope-default' });
+}
+
+export const ARCHITECTURES: Record<string, Architecture> = {
+  default: {
+    description: 'small residual CNN with batch norm and global average pooling (Pneumoscope default)',
+    defaultImageSize: 128,
+    create: defaultCnn,
+  },
+  'seed-cnn': {
+    description: 'baseline in the style of the original Keras project: conv/relu/max-pool stacks, dense head',
+    defaultImageSize: 128,
+    create: seedCnn,
+  },
+  'reference-cnn': {
+    description: 'the benchmark reference CNN (same as ../shared/bench/torch_reference_cnn.py)',
+    defaultImageSize: 128,
+    create: referenceCnn,
+  },
+};
+
+/** Looks up an architecture; an unknown name fails with the list of known ones. */
+export function getArchitecture(name: string): Architecture {
+  const arch = ARCHITECTURES[name];
+  if (!arch)
+    throw new Error(`unknown architecture "${name}"; known: ${Object.keys(ARCHITECTURES).join(', ')}`);
+  return arch;
+}
+
+export function createModel(name: string, options: Partial<ArchitectureOptions> = {}): tfl.LayersModel {
+  const arch = getArchitecture(name);
+  return arch.create({ ...options, imageSize: options.imageSize ?? arch.defaultImageSize });
+}
