@@ -1,0 +1,222 @@
+/**
+ * The preprocessing cache: decoded, resized grey pixels stored once on disk so a second pass over a dataset
+ * reads a few large files instead of decoding thousands of JPEGs.
+ *
+ * Layout: `<dir>/<imageSize>/pack-<id>.bin` holds `imageSize * imageSize` bytes per image, back to back, and
+ * `pack-<id>.json` lists the entries in the same order. A pack is written once (temporary name, then rename, index
+ * last), never modified, so several processes can share a cache without locks; later packs win. An entry's key
+ * is (absolute path, file size, mtime): an edited file simply misses and is decoded again.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { mapPool } from './pool.ts';
+import type { ImageRecord } from './types.ts';
+
+/** Default cache location, relative to the current working directory (git-ignored). */
+export const DEFAULT_CACHE_DIR = '.cache/pixels';
+/** Environment variable that moves the cache; `off` disables it. */
+export const CACHE_DIR_ENV = 'CXR_CACHE_DIR';
+/** Above this many packs per image size, the next write merges them all into one. */
+const MAX_PACKS = 8;
+/** Buffers per write call (below IOV_MAX on every platform). */
+const WRITE_BATCH = 256;
+
+/** What is known about an image besides its pixels; stored with them so a cached pass needs no file reads. */
+export interface ImageInfo {
+  /** Original width and height in pixels, before resizing. */
+  width: number;
+  height: number;
+  /** Decoder that read it (`jpeg`, `png`, `dicom`). */
+  format: string;
+  /** sha256 of the file's bytes (exact-duplicate detection). */
+  sha256: string;
+}
+
+interface PackIndex {
+  version: 1;
+  imageSize: number;
+  entries: (ImageInfo & { key: string })[];
+}
+
+interface Location {
+  pack: string;
+  slot: number;
+  info: ImageInfo;
+}
+
+/** One image to store: its key, what is known about it, and its pixels. */
+export interface CacheEntry {
+  key: string;
+  info: ImageInfo;
+  pixels: Uint8Array;
+}
+
+/** The cache key of a record: any change of path, size or modification time makes a new key. */
+export function cacheKey(record: Pick<ImageRecord, 'path' | 'size' | 'mtimeMs'>): string {
+  return `${record.path}\t${record.size}\t${record.mtimeMs}`;
+}
+
+/**
+ * The cache folder to use: an explicit option wins (`null` disables), then `$CXR_CACHE_DIR` (`off`
+ * disables), then `.cache/pixels` under the current directory.
+ */
+export function resolveCacheDir(option?: string | null): string | null {
+  if (option === null) return null;
+  if (option !== undefined) return path.resolve(option);
+  const env = process.env[CACHE_DIR_ENV];
+  if (env === 'off') return null;
+  return path.resolve(env || DEFAULT_CACHE_DIR);
+}
+
+/** The packs of one image size: look up keys, read pixels, add new entries as one new pack. */
+export class PixelCache {
+  readonly dir: string;
+  readonly imageSize: number;
+  private readonly locations: Map<string, Location>;
+  private readonly packs: string[];
+
+  private constructor(dir: string, imageSize: number, locations: Map<string, Location>, packs: string[]) {
+    this.dir = dir;
+    this.imageSize = imageSize;
+    this.locations = locations;
+    this.packs = packs;
+  }
+
+  /** Loads the indexes of every pack for `imageSize` under `root`. Unreadable indexes are ignored. */
+  static async open(root: string, imageSize: number): Promise<PixelCache> {
+    const dir = path.join(root, String(imageSize));
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const packs = names.filter((n) => /^pack-[\w-]+\.json$/.test(n)).sort();
+    const locations = new Map<string, Location>();
+    for (const name of packs) {
+      const index = await readIndex(path.join(dir, name), imageSize);
+      const pack = path.join(dir, name.replace(/\.json$/, '.bin'));
+      index?.entries.forEach(({ key, ...info }, slot) => {
+        locations.set(key, { pack, slot, info });
+      });
+    }
+    return new PixelCache(dir, imageSize, locations, packs);
+  }
+
+  /** Number of entries known. */
+  get size(): number {
+    return this.locations.size;
+  }
+
+  /** What the cache knows about `key`, without reading pixels. */
+  info(key: string): ImageInfo | undefined {
+    return this.locations.get(key)?.info;
+  }
+
+  /**
+   * Reads the pixels of each key into its target (exactly imageSize² bytes). Returns the keys that could not be
+   * read (missing entry, pack deleted meanwhile), which the caller decodes instead.
+   */
+  async read(requests: { key: string; target: Uint8Array }[], concurrency = 16): Promise<Set<string>> {
+    const failed = new Set<string>();
+    const byPack = new Map<string, { slot: number; key: string; target: Uint8Array }[]>();
+    for (const { key, target } of requests) {
+      const loc = this.locations.get(key);
+      if (!loc) {
+        failed.add(key);
+        continue;
+      }
+      const list = byPack.get(loc.pack) ?? [];
+      list.push({ slot: loc.slot, key, target });
+      byPack.set(loc.pack, list);
+    }
+    const bytes = this.imageSize * this.imageSize;
+    for (const [pack, items] of byPack) {
+      const handle = await open(pack, 'r').catch(() => null);
+      if (!handle) {
+        for (const item of items) failed.add(item.key);
+        continue;
+      }
+      try {
+        await mapPool(items, concurrency, async (item) => {
+          const { bytesRead } = await handle.read(item.target, 0, bytes, item.slot * bytes);
+          if (bytesRead !== bytes) failed.add(item.key);
+        });
+      } finally {
+        await handle.close();
+      }
+    }
+    return failed;
+  }
+
+  /**
+   * Stores new entries as one new pack. When packs pile up, they are merged first (latest entry per key wins)
+   * so lookups stay fast. Errors are returned, not thrown: a cache that cannot be written only costs speed.
+   */
+  async write(entries: CacheEntry[]): Promise<Error | null> {
+    if (entries.length === 0) return null;
+    try {
+      const bytes = this.imageSize * this.imageSize;
+      const wrong = entries.find((e) => e.pixels.length !== bytes);
+      if (wrong)
+        throw new Error(`cache entry ${wrong.key} has ${wrong.pixels.length} bytes, expected ${bytes}`);
+      await mkdir(this.dir, { recursive: true });
+      const merge = this.packs.length + 1 > MAX_PACKS;
+      if (merge) entries = await this.mergeWith(entries);
+      const id = `${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString('hex')}`;
+      await writePack(path.join(this.dir, `pack-${id}`), entries, this.imageSize);
+      if (merge) await this.removeOldPacks();
+      return null;
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  }
+
+  /** All cached entries plus the new ones (new ones win), for a merged pack. */
+  private async mergeWith(entries: CacheEntry[]): Promise<CacheEntry[]> {
+    const fresh = new Set(entries.map((e) => e.key));
+    const old = [...this.locations.entries()].filter(([key]) => !fresh.has(key));
+    const targets = old.map(([key, loc]) => ({
+      key,
+      info: loc.info,
+      pixels: new Uint8Array(this.imageSize ** 2),
+    }));
+    const failed = await this.read(targets.map((t) => ({ key: t.key, target: t.pixels })));
+    return [...targets.filter((t) => !failed.has(t.key)), ...entries];
+  }
+
+  private async removeOldPacks(): Promise<void> {
+    for (const name of this.packs) {
+      const json = path.join(this.dir, name);
+      await rm(json, { force: true });
+      await rm(json.replace(/\.json$/, '.bin'), { force: true });
+    }
+  }
+}
+
+async function readIndex(file: string, imageSize: number): Promise<PackIndex | null> {
+  try {
+    const index = JSON.parse(await readFile(file, 'utf8')) as PackIndex;
+    if (index.version !== 1 || index.imageSize !== imageSize || !Array.isArray(index.entries)) return null;
+    return index;
+  } catch {
+    return null;
+  }
+}
+
+/** Writes `<base>.bin` then `<base>.json`, each under a temporary name first, so readers never see half a pack. */
+async function writePack(base: string, entries: CacheEntry[], imageSize: number): Promise<void> {
+  const tmp = `.tmp-${randomBytes(4).toString('hex')}`;
+  const handle = await open(`${base}.bin${tmp}`, 'w');
+  try {
+    for (let i = 0; i < entries.length; i += WRITE_BATCH) {
+      await handle.writev(entries.slice(i, i + WRITE_BATCH).map((e) => e.pixels));
+    }
+  } finally {
+    await handle.close();
+  }
+  await rename(`${base}.bin${tmp}`, `${base}.bin`);
+  const index: PackIndex = {
+    version: 1,
+    imageSize,
+    entries: entries.map((e) => ({ key: e.key, ...e.info })),
+  };
+  await writeFile(`${base}.json${tmp}`, JSON.stringify(index));
+  await rename(`${base}.json${tmp}`, `${base}.json`);
+}
