@@ -24,3 +24,34 @@ export interface PredictResult {
   /** A clear, identifier-free reason the input could not be scored. */
   error?: { code: string; message: string };
 }
+
+/**
+ * An input whose bytes are read only when it is about to be scored, so a folder of thousands of full-resolution
+ * images never sits in memory at once. `read` rejects (e.g. with a DecodeError 'unreadable') when it cannot.
+ */
+export interface LazyPredictInput {
+  name: string;
+  read(): Promise<Uint8Array>;
+}
+
+/** Anything `Predictor.predict` accepts: bytes already in memory (uploads) or a lazy file. */
+export type PredictSource = PredictInput | LazyPredictInput;
+
+/** Options for one `Predictor.predict` call. */
+export interface PredictOptions {
+  /** Also render a Grad-CAM overlay PNG per input (slower: one backward pass per batch). */
+  heatmaps?: boolean;
+  /** Overrides the model's stored operating threshold for `label`. */
+  threshold?: number;
+  /** Refuse images with more decoded pixels than this (decompression bombs). */
+  maxPixels?: number;
+  /** Images per forward pass (default 32). */
+  batchSize?: number;
+  /** Called as inputs finish: `done` of `total`. Compatible with src/cli/progress.ts. */
+  onProgress?: (done: number, total: number) => void;
+  /**
+   * Called once per input as soon as it is scored, before ranking (`rank` is 0 here). A caller with many inputs
+   * may take the heatmap bytes (write them out, then delete `heatmapPng`) so they do not pile up in memory.
+   */
+  onResult?: (result: PredictResult) => void | Promise<void>;
+}

@@ -1,0 +1,163 @@
+/**
+ * Turns command-line PATHs (files, directories searched recursively, glob patterns) into lazy predictor inputs.
+ * Only names are collected here; bytes are read when an input's batch is decoded, so memory stays flat for
+ * folders of thousands of full-resolution images.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { DecodeError } from '../data/decode.ts';
+import type { LazyPredictInput } from './types.ts';
+
+/**
+ * Extensions picked up when walking a directory. DICOM files often have no extension at all, so extension-less
+ * files are taken too; anything else (notes, spreadsheets) is skipped rather than reported as a bad image.
+ */
+export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.dcm', '.dicom', '.dic'];
+
+/** Names that are never images even though they have no extension (the DICOM media directory index). */
+const NON_IMAGE_NAMES = new Set(['DICOMDIR']);
+
+/** A lazy input backed by a file; `read` fails with a DecodeError naming the problem. */
+export function fileInput(file: string, name: string = file): LazyPredictInput {
+  return {
+    name,
+    async read() {
+      try {
+        const bytes = await readFile(file);
+        return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+      } catch (err) {
+        throw readError(err);
+      }
+    },
+  };
+}
+
+/** An input that always fails (a PATH that does not exist, a pattern that matches nothing). */
+function failingInput(name: string, message: string): LazyPredictInput {
+  return { name, read: () => Promise.reject(new DecodeError('unreadable', message)) };
+}
+
+function readError(err: unknown): DecodeError {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT') return new DecodeError('unreadable', 'no such file');
+  if (code === 'EISDIR') return new DecodeError('unreadable', 'is a directory');
+  if (code === 'EACCES' || code === 'EPERM') return new DecodeError('unreadable', 'permission denied');
+  return new DecodeError('unreadable', `cannot read file (${code ?? 'unknown error'})`);
+}
+
+export function hasGlobSyntax(pattern: string): boolean {
+  return /[*?[\]{}]/.test(pattern);
+}
+
+/** Walks `dir` recursively, in sorted order, skipping hidden entries; `keep` decides which files to return. */
+async function walk(dir: string, keep: (file: string) => boolean): Promise<string[]> {
+  const found: string[] = [];
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue;
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...(await walk(full, keep)));
+    else if (entry.isFile() && keep(full)) found.push(full);
+  }
+  return found;
+}
+
+function looksLikeImage(file: string): boolean {
+  const base = path.basename(file);
+  if (NON_IMAGE_NAMES.has(base.toUpperCase())) return false;
+  const ext = path.extname(base).toLowerCase();
+  return ext === '' || IMAGE_EXTENSIONS.includes(ext);
+}
+
+/** Converts one path segment of a glob (`*`, `?`, `[abc]`, `{a,b}`) to an anchored regular expression. */
+function segmentRegExp(segment: string): RegExp {
+  let source = '';
+  for (let i = 0; i < segment.length; i++) {
+    const ch = segment[i];
+    if (ch === '*') source += '[^/]*';
+    else if (ch === '?') source += '[^/]';
+    else if (ch === '[') {
+      const end = segment.indexOf(']', i + 1);
+      if (end < 0) source += '\\[';
+      else {
+        const body = segment
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\');
+        source += `[${body}]`;
+        i = end;
+      }
+    } else if (ch === '{') {
+      const end = segment.indexOf('}', i + 1);
+      if (end < 0) source += '\\{';
+      else {
+        const options = segment
+          .slice(i + 1, end)
+          .split(',')
+          .map(escapeRegExp);
+        source += `(?:${options.join('|')})`;
+        i = end;
+      }
+    } else source += escapeRegExp(ch);
+  }
+  return new RegExp(`^${source}$`);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Matches a relative path (split into segments) against glob segments, with `**` spanning any depth. */
+function matchSegments(parts: string[], globs: (RegExp | '**')[]): boolean {
+  if (globs.length === 0) return parts.length === 0;
+  const [head, ...rest] = globs;
+  if (head === '**') {
+    for (let skip = 0; skip <= parts.length; skip++) if (matchSegments(parts.slice(skip), rest)) return true;
+    return false;
+  }
+  return parts.length > 0 && head.test(parts[0]) && matchSegments(parts.slice(1), rest);
+}
+
+/** Files matching a glob pattern, in sorted order. Supports `*`, `?`, `[...]`, `{a,b}` and `**`. */
+export async function globFiles(pattern: string): Promise<string[]> {
+  const normalised = pattern.split(path.sep).join('/');
+  const segments = normalised.split('/');
+  const firstGlob = segments.findIndex(hasGlobSyntax);
+  const baseParts = segments.slice(0, firstGlob);
+  const base = baseParts.length === 0 ? '.' : baseParts.join('/') || '/';
+  const globs = segments.slice(firstGlob).map((s) => (s === '**' ? '**' : segmentRegExp(s)));
+  const baseStat = await stat(base).catch(() => null);
+  if (!baseStat?.isDirectory()) return [];
+  return walk(base, (file) => matchSegments(path.relative(base, file).split(path.sep), globs));
+}
+
+/**
+ * Expands PATHs into lazy inputs, without duplicates and in a stable order. A PATH that does not exist, or a
+ * pattern that matches nothing, becomes an input that fails with a clear error, so it shows up as a bad row.
+ */
+export async function expandPaths(paths: string[]): Promise<LazyPredictInput[]> {
+  const seen = new Set<string>();
+  const inputs: LazyPredictInput[] = [];
+  const add = (file: string) => {
+    const key = path.resolve(file);
+    if (seen.has(key)) return;
+    seen.add(key);
+    inputs.push(fileInput(file));
+  };
+  for (const given of paths) {
+    const info = await stat(given).catch(() => null);
+    if (info?.isDirectory()) {
+      for (const file of await walk(given, looksLikeImage)) add(file);
+    } else if (info) {
+      add(given);
+    } else if (hasGlobSyntax(given)) {
+      const matches = await globFiles(given);
+      if (matches.length === 0) inputs.push(failingInput(given, 'no files match this pattern'));
+      for (const file of matches) add(file);
+    } else {
+      inputs.push(failingInput(given, 'no such file or directory'));
+    }
+  }
+  return inputs;
+}
