@@ -1,0 +1,93 @@
+/**
+ * Seeded randomness for training and bootstrapping. Every random choice in a run is a pure function of the run's
+ * seed and a few counters (epoch, batch), so a run resumed from a checkpoint draws exactly the numbers it would
+ * have drawn had it never stopped, without storing any generator state.
+ */
+
+/** A generator of uniform floats in [0, 1). */
+export type RandomSource = () => number;
+
+/** Mixes a 32-bit value thoroughly (the finaliser of a well-known 32-bit hash); bijective on uint32. */
+function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x846ca68b);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * A 32-bit seed derived from a base seed and labels, e.g. `deriveSeed(seed, 'shuffle', epoch)`. Different label
+ * lists give unrelated streams, so adding a new random choice never shifts the numbers of another one.
+ */
+export function deriveSeed(seed: number, ...parts: (string | number)[]): number {
+  let h = mix32((seed >>> 0) ^ 0x9e3779b9);
+  for (const part of parts) {
+    const text = String(part);
+    for (let i = 0; i < text.length; i++) h = mix32(h ^ text.charCodeAt(i));
+    h = mix32(h ^ 0x2f); // separator, so ('ab') and ('a', 'b') differ
+  }
+  return h;
+}
+
+/** A small, fast generator with a 128-bit state (the "sfc32" design), seeded from one 32-bit number. */
+export function createRandom(seed: number): RandomSource {
+  let a = 0x9e3779b9;
+  let b = 0x243f6a88;
+  let c = 0xb7e15162;
+  let d = seed >>> 0;
+  const next = (): number => {
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    return (t >>> 0) / 4294967296;
+  };
+  // Discard the first outputs: they still carry the structure of the constant part of the state.
+  for (let i = 0; i < 12; i++) next();
+  return next;
+}
+
+/** An integer in [0, n). */
+export function randomInt(random: RandomSource, n: number): number {
+  return Math.floor(random() * n);
+}
+
+/** Shuffles `values` in place (Fisher-Yates) and returns it. */
+export function shuffleInPlace<T extends { length: number; [i: number]: unknown }>(
+  values: T,
+  random: RandomSource,
+): T {
+  for (let i = values.length - 1; i > 0; i--) {
+    const j = randomInt(random, i + 1);
+    const tmp = values[i];
+    values[i] = values[j];
+    values[j] = tmp;
+  }
+  return values;
+}
+
+/** The numbers 0..n-1 in a seeded random order. */
+export function seededPermutation(n: number, seed: number): Int32Array {
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  return shuffleInPlace(order, createRandom(seed));
+}
+
+/**
+ * Runs `fn` with `Math.random` replaced by a seeded generator. TF.js draws dropout masks (and other unseeded
+ * random ops) from `Math.random`, so this is what makes a training step reproducible. `fn` must be synchronous:
+ * nothing else may run while the global is swapped.
+ */
+export function withSeededMathRandom<T>(seed: number, fn: () => T): T {
+  const original = Math.random;
+  Math.random = createRandom(seed);
+  try {
+    return fn();
+  } finally {
+    Math.random = original;
+  }
+}

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  brierScore,
+  expectedCalibrationError,
+  fitTemperature,
+  logLoss,
+  probabilityToLogit,
+  reliabilityBins,
+  TEMPERATURE_RANGE,
+  temperatureNll,
+} from '../../src/evaluate/calibration.ts';
+import { createRandom } from '../../src/train/random.ts';
+
+const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
+
+describe('log-loss and Brier score', () => {
+  it('match hand-computed values', () => {
+    close(logLoss([1, 0], [0.8, 0.4]), -(Math.log(0.8) + Math.log(0.6)) / 2);
+    close(brierScore([1, 0], [0.8, 0.4]), (0.04 + 0.16) / 2);
+  });
+
+  it('clip certain mistakes to a finite cost', () => {
+    close(logLoss([0, 1], [1, 0]), -Math.log(1e-7), 1e-6);
+  });
+});
+
+describe('reliability bins and ECE', () => {
+  const labels = [1, 0, 1, 1];
+  const probabilities = [0.05, 0.15, 0.95, 1];
+
+  it('puts p = 1 in the last of 10 bins', () => {
+    const bins = reliabilityBins(labels, probabilities);
+    assert.equal(bins.length, 10);
+    assert.deepEqual(
+      bins.map((b) => b.count),
+      [1, 1, 0, 0, 0, 0, 0, 0, 0, 2],
+    );
+    close(bins[9].meanProbability, 0.975);
+    assert.equal(bins[9].positiveFraction, 1);
+    assert.ok(Number.isNaN(bins[4].meanProbability));
+  });
+
+  it('weights each bin gap by its share of samples', () => {
+    // |0.05 - 1| + |0.15 - 0| + 2 x |0.975 - 1|, over 4 samples.
+    close(expectedCalibrationError(labels, probabilities), (0.95 + 0.15 + 0.05) / 4);
+  });
+});
+
+describe('fitTemperature', () => {
+  it('recovers the temperature of over-confident logits', () => {
+    const random = createRandom(7);
+    const labels: number[] = [];
+    const logits: number[] = [];
+    for (let i = 0; i < 20000; i++) {
+      const trueLogit = (random() - 0.5) * 8;
+      labels.push(random() < 1 / (1 + Math.exp(-trueLogit)) ? 1 : 0);
+      logits.push(2.5 * trueLogit);
+    }
+    const t = fitTemperature(labels, logits);
+    assert.ok(Math.abs(t - 2.5) < 0.15, `fitted ${t}`);
+    const nll = temperatureNll(labels, logits, t);
+    assert.ok(nll <= temperatureNll(labels, logits, t * 1.05));
+    assert.ok(nll <= temperatureNll(labels, logits, t / 1.05));
+  });
+
+  it('clamps to the range on perfectly separated data', () => {
+    const t = fitTemperature([0, 1], [probabilityToLogit(0.3), probabilityToLogit(0.7)]);
+    assert.equal(t, TEMPERATURE_RANGE[0]);
+  });
+});
