@@ -1,0 +1,110 @@
+/**
+ * Builds the Fastify app: plugins for inference and OpenAPI, one route module per resource, the browser app,
+ * and one error handler that turns every failure into `{"error":{"code","message"}}`. No port is opened here,
+ * so tests drive the app with `app.inject`.
+ */
+import { fileURLToPath } from 'node:url';
+import multipart from '@fastify/multipart';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { ApiError, ErrorBody } from './errors.ts';
+import { toApiError } from './errors.ts';
+import { resolveLimits, type ServerLimits } from './limits.ts';
+import inferencePlugin from './plugins/inference.ts';
+import openApiPlugin from './plugins/openapi.ts';
+import modelRoutes from './routes/model.ts';
+import predictRoutes from './routes/predict.ts';
+import sampleRoutes from './routes/samples.ts';
+import webRoutes, { type WebBundle } from './routes/web.ts';
+import type { Scorer } from './scorer.ts';
+import { RAW_IMAGE_CONTENT_TYPE } from './uploads.ts';
+
+/** The repository's bundled sample images. */
+export const DEFAULT_SAMPLES_DIR = fileURLToPath(new URL('../../samples/', import.meta.url));
+
+export interface AppOptions {
+  scorer: Scorer;
+  limits?: Partial<ServerLimits>;
+  /** Fastify logger setting: false (tests), true, or pino options. */
+  logger?: FastifyServerOptions['logger'];
+  samplesDir?: string;
+  /** Serve the browser app at `/` (default true). */
+  web?: boolean;
+  /** A pre-built browser bundle (tests reuse one across apps). */
+  webBundle?: WebBundle;
+  /** Dispose the scorer when the app closes (default true). */
+  disposeScorerOnClose?: boolean;
+  /** Version shown in the OpenAPI document. */
+  version?: string;
+}
+
+/** Only what an operator needs; never the body, file names or headers that could identify a patient. */
+const requestSerializers = {
+  req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: req.url }),
+};
+
+function loggerOption(logger: AppOptions['logger']): FastifyServerOptions['logger'] {
+  if (logger === undefined || logger === false) return false;
+  return { ...(typeof logger === 'object' ? logger : {}), serializers: requestSerializers };
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const limits = resolveLimits(options.limits);
+  const app = Fastify({
+    logger: loggerOption(options.logger),
+    bodyLimit: limits.maxUploadBytes,
+    requestTimeout: limits.requestTimeoutMs,
+  });
+
+  app.addContentTypeParser(
+    RAW_IMAGE_CONTENT_TYPE,
+    { parseAs: 'buffer', bodyLimit: limits.maxUploadBytes },
+    (_req, body, done) => done(null, body),
+  );
+  await app.register(multipart, {
+    limits: {
+      fileSize: limits.maxUploadBytes,
+      files: limits.maxBatchFiles,
+      parts: limits.maxBatchFiles + 16,
+      fields: 16,
+      fieldSize: 64 * 1024,
+    },
+  });
+
+  app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
+    const apiError = toApiError(err);
+    if (apiError.statusCode >= 500 && apiError.code === 'internal')
+      request.log.error({ err }, 'request failed');
+    else request.log.info({ code: apiError.code }, apiError.message);
+    if (apiError.retryAfterSeconds !== undefined)
+      reply.header('retry-after', String(apiError.retryAfterSeconds));
+    const body: ErrorBody = { error: { code: apiError.code, message: apiError.message } };
+    return reply.status(apiError.statusCode).type('application/json; charset=utf-8').send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const body: ErrorBody = {
+      error: { code: 'not-found', message: `no route for ${request.method} ${request.url.split('?')[0]}` },
+    };
+    return reply.status(404).send(body);
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    // Answers about patients' images must not linger in caches.
+    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+  });
+
+  await app.register(openApiPlugin, {
+    maxUploadBytes: limits.maxUploadBytes,
+    version: options.version ?? '0.1.0',
+  });
+  await app.register(inferencePlugin, {
+    scorer: options.scorer,
+    limits,
+    disposeOnClose: options.disposeScorerOnClose,
+  });
+  await app.register(predictRoutes);
+  await app.register(modelRoutes);
+  await app.register(sampleRoutes, { dir: options.samplesDir ?? DEFAULT_SAMPLES_DIR });
+  if (options.web !== false) await app.register(webRoutes, { bundle: options.webBundle });
+  return app;
+}

@@ -1,0 +1,169 @@
+/**
+ * The API's schemas, written once with TypeBox: each is at once the request validator, the response serialiser,
+ * the source of the OpenAPI document, and (through `Static`) the TypeScript type the browser app imports.
+ * Keep the browser's imports `import type` so none of this code reaches the bundle.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { ERROR_STATUS, type ErrorCode } from './errors.ts';
+
+const Probability = Type.Number({ minimum: 0, maximum: 1 });
+const Label = Type.Union([Type.Literal('NORMAL'), Type.Literal('PNEUMONIA')]);
+const DataUrl = Type.String({
+  description: 'A data: URL (data:image/png;base64,… or data:image/jpeg;base64,…).',
+});
+
+export const ModelRefSchema = Type.Object(
+  { name: Type.String(), version: Type.String() },
+  { title: 'ModelRef', description: 'Which model produced the answer.' },
+);
+
+export const ErrorSchema = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.Union(Object.keys(ERROR_STATUS).map((code) => Type.Literal(code as ErrorCode))),
+      message: Type.String(),
+    }),
+  },
+  { title: 'Error', description: 'Every 4xx and 5xx answer has this shape.' },
+);
+
+const Flag = (description: string) =>
+  Type.Optional(
+    Type.Union([Type.Literal('1'), Type.Literal('0'), Type.Literal('true'), Type.Literal('false')], {
+      description,
+    }),
+  );
+
+/** Query parameters of both predict routes. */
+export const PredictQuerySchema = Type.Object(
+  {
+    heatmap: Flag('`1` to include a Grad-CAM overlay as a PNG data URL (slower).'),
+    preview: Flag(
+      '`1` to include the image itself as a grey JPEG data URL (longest side ≤ 768 px), for clients that ' +
+        'cannot display DICOM.',
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** True for a query flag set to `1` or `true`. */
+export function isSet(flag: string | undefined): boolean {
+  return flag === '1' || flag === 'true';
+}
+
+const scoredFields = {
+  probability: Type.Number({
+    minimum: 0,
+    maximum: 1,
+    description: 'Calibrated probability of pneumonia. A triage score, not a diagnosis.',
+  }),
+  label: Type.Union([Type.Literal('NORMAL'), Type.Literal('PNEUMONIA')], {
+    description: 'PNEUMONIA when probability ≥ threshold, else NORMAL.',
+  }),
+  threshold: Type.Number({ minimum: 0, maximum: 1, description: "The model's operating threshold." }),
+  heatmap: Type.Optional(DataUrl),
+  preview: Type.Optional(DataUrl),
+  warnings: Type.Optional(Type.Array(Type.String())),
+};
+
+export const PredictResponseSchema = Type.Object(
+  { ...scoredFields, model: ModelRefSchema },
+  { title: 'PredictResponse' },
+);
+
+/** One file of a batch: scored, or an error for that file alone. */
+export const BatchItemSchema = Type.Object(
+  {
+    name: Type.String({ description: 'The uploaded file name.' }),
+    rank: Type.Integer({
+      minimum: 1,
+      description: '1 = read first. Failed files come after all scored ones.',
+    }),
+    probability: Type.Optional(Probability),
+    label: Type.Optional(Label),
+    heatmap: Type.Optional(DataUrl),
+    preview: Type.Optional(DataUrl),
+    warnings: Type.Optional(Type.Array(Type.String())),
+    error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+  },
+  { title: 'BatchItem' },
+);
+
+export const BatchResponseSchema = Type.Object(
+  {
+    model: ModelRefSchema,
+    threshold: Probability,
+    results: Type.Array(BatchItemSchema, { description: 'In worklist order (rank 1 first).' }),
+  },
+  { title: 'BatchResponse' },
+);
+
+export const ModelInfoSchema = Type.Object(
+  {
+    name: Type.String(),
+    version: Type.String(),
+    architecture: Type.String(),
+    createdAt: Type.String(),
+    imageSize: Type.Integer({ description: 'Square input side in pixels.' }),
+    classNames: Type.Array(Type.String()),
+    positiveClass: Type.String(),
+    threshold: Probability,
+    thresholdRule: Type.String({ description: 'How the operating threshold was chosen.' }),
+    calibration: Type.Object({
+      method: Type.Union([Type.Literal('temperature'), Type.Literal('none')]),
+      temperature: Type.Number(),
+    }),
+    trainingImages: Type.Integer(),
+    validationImages: Type.Optional(Type.Integer()),
+    metrics: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), { description: 'Validation metrics at the threshold.' }),
+    ),
+    modelCard: Type.Union([Type.String(), Type.Null()], { description: 'MODEL_CARD.md as Markdown.' }),
+  },
+  { title: 'ModelInfo' },
+);
+
+export const HealthSchema = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ok'), Type.Literal('shutting-down')]),
+    model: ModelRefSchema,
+    queue: Type.Object({
+      waiting: Type.Integer(),
+      running: Type.Integer(),
+      capacity: Type.Integer(),
+      completed: Type.Integer(),
+      rejected: Type.Integer(),
+      msPerImage: Type.Number(),
+    }),
+    uptimeSeconds: Type.Number(),
+  },
+  { title: 'Health' },
+);
+
+export const SampleListSchema = Type.Object(
+  {
+    samples: Type.Array(
+      Type.Object({
+        name: Type.String(),
+        url: Type.String(),
+        folder: Type.String({ description: 'The class folder the image came from in the source dataset.' }),
+      }),
+    ),
+  },
+  { title: 'SampleList' },
+);
+
+/** Error responses a route documents, by status. */
+export function errorResponses(...statuses: number[]): Record<number, typeof ErrorSchema> {
+  return Object.fromEntries(statuses.map((status) => [status, ErrorSchema]));
+}
+
+export type ModelRef = Static<typeof ModelRefSchema>;
+export type ErrorResponse = Static<typeof ErrorSchema>;
+export type PredictQuery = Static<typeof PredictQuerySchema>;
+export type PredictResponse = Static<typeof PredictResponseSchema>;
+export type BatchItem = Static<typeof BatchItemSchema>;
+export type BatchResponse = Static<typeof BatchResponseSchema>;
+export type ModelInfo = Static<typeof ModelInfoSchema>;
+export type Health = Static<typeof HealthSchema>;
+export type SampleList = Static<typeof SampleListSchema>;
