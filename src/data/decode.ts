@@ -6,6 +6,7 @@
  * other formats (DICOM) register a decoder with `registerDecoder` and are resized from their raw pixels.
  */
 import sharp from 'sharp';
+import { registerBuiltinDecoders } from './decoders/index.ts';
 import type { GrayImage } from './types.ts';
 
 /** Decoded pixel budget: anything larger is refused before decoding (decompression bombs). */
@@ -199,3 +200,6 @@ export async function encodeGrayPng(image: GrayImage): Promise<Buffer> {
     .png()
     .toBuffer();
 }
+
+// Built-in plug-ins (DICOM) are registered here, so any module that decodes images reads every supported format.
+registerBuiltinDecoders();

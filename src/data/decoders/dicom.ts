@@ -1,0 +1,270 @@
+/**
+ * DICOM Part 10 files → 8-bit grey pixels, read with dicom-parser (no hand-written parser).
+ *
+ * Patient privacy: this module reads only pixel-describing attributes (group 0028, the transfer syntax and the
+ * pixel data). No value from any other element ever reaches a message, warning or output, so names, IDs and
+ * birth dates cannot leak through errors.
+ */
+import { inflateRawSync } from 'node:zlib';
+import dicomParser, { type DataSet, type Element } from 'dicom-parser';
+import sharp from 'sharp';
+import { type DecodedImage, DecodeError, type DecodeOptions, type ImageDecoder } from '../decode.ts';
+import {
+  type DisplaySettings,
+  frameByteLength,
+  type PixelLayout,
+  readNativeFrame,
+  toDisplayPixels,
+  type VoiWindow,
+} from './dicom-pixels.ts';
+import { supportedTransferSyntaxes, type TransferSyntax, transferSyntax } from './transfer-syntaxes.ts';
+
+/** Tags as dicom-parser names them (xGGGGEEEE). */
+const TAG = {
+  transferSyntaxUid: 'x00020010',
+  samplesPerPixel: 'x00280002',
+  photometric: 'x00280004',
+  planarConfiguration: 'x00280006',
+  numberOfFrames: 'x00280008',
+  rows: 'x00280010',
+  columns: 'x00280011',
+  bitsAllocated: 'x00280100',
+  bitsStored: 'x00280101',
+  highBit: 'x00280102',
+  pixelRepresentation: 'x00280103',
+  windowCenter: 'x00281050',
+  windowWidth: 'x00281051',
+  rescaleIntercept: 'x00281052',
+  rescaleSlope: 'x00281053',
+  voiLutFunction: 'x00281056',
+  pixelData: 'x7fe00010',
+  floatPixelData: 'x7fe00008',
+  doubleFloatPixelData: 'x7fe00009',
+} as const;
+
+const GREY = ['MONOCHROME1', 'MONOCHROME2'];
+const COLOUR = ['RGB', 'YBR_FULL', 'YBR_FULL_422'];
+
+/** Part 10 files carry "DICM" after a 128-byte preamble. */
+export function isDicom(bytes: Uint8Array): boolean {
+  return (
+    bytes.length >= 132 &&
+    bytes[128] === 0x44 &&
+    bytes[129] === 0x49 &&
+    bytes[130] === 0x43 &&
+    bytes[131] === 0x4d
+  );
+}
+
+/** dicom-parser throws strings or `{ exception }` objects; keep a short structural message. */
+function parserMessage(err: unknown): string {
+  const inner = (err as { exception?: unknown })?.exception ?? err;
+  const text = inner instanceof Error ? inner.message : String(inner);
+  return text.replace(/^dicomParser[.\w]*:?\s*/i, '').split('\n')[0];
+}
+
+/** Parses the data set; a deflated one is inflated with a size cap so it cannot be a decompression bomb. */
+function parseDataSet(bytes: Uint8Array, maxPixels: number): DataSet {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  // Generous for a frame of maxPixels 16-bit RGB samples plus the header, still bounded.
+  const maxInflated = maxPixels * 6 + 16 * 1024 * 1024;
+  try {
+    return dicomParser.parseDicom(buffer, {
+      inflater: (array: Uint8Array, position: number) => {
+        const inflated = inflateRawSync(array.subarray(position), { maxOutputLength: maxInflated });
+        return Buffer.concat([array.subarray(0, position), inflated]);
+      },
+    } as dicomParser.ParseDicomOptions);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException)?.code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new DecodeError('too-large', 'deflated DICOM data set inflates beyond the decoded pixel limit');
+    }
+    throw new DecodeError('corrupt', `corrupt or truncated DICOM: ${parserMessage(err)}`);
+  }
+}
+
+function unsupportedSyntax(syntax: TransferSyntax): DecodeError {
+  const supported = supportedTransferSyntaxes()
+    .map((s) => s.name)
+    .join(', ');
+  return new DecodeError(
+    'unsupported',
+    `DICOM transfer syntax ${syntax.uid} (${syntax.name}) is not supported; supported: ${supported}`,
+  );
+}
+
+/** A coded string value safe to show: only the characters a CS value may hold, and short. */
+function codeString(value: string | undefined): string {
+  return (value ?? '').replace(/[^A-Z0-9_ ]/g, '').slice(0, 16) || '(none)';
+}
+
+function requirePositive(dataSet: DataSet, tag: string, label: string): number {
+  const value = dataSet.uint16(tag);
+  if (!value || value <= 0) throw new DecodeError('corrupt', `DICOM ${label} is missing or zero`);
+  return value;
+}
+
+/** Reads and checks the attributes that describe the pixels (group 0028). */
+function readLayout(dataSet: DataSet, syntax: TransferSyntax, maxPixels: number): PixelLayout {
+  const rows = requirePositive(dataSet, TAG.rows, 'Rows');
+  const columns = requirePositive(dataSet, TAG.columns, 'Columns');
+  if (rows * columns > maxPixels) {
+    throw new DecodeError(
+      'too-large',
+      `image dimensions ${columns} x ${rows} exceed the decoded pixel limit of ${maxPixels} pixels`,
+    );
+  }
+  const photometric = (dataSet.string(TAG.photometric) ?? 'MONOCHROME2').trim().toUpperCase();
+  const samplesPerPixel = dataSet.uint16(TAG.samplesPerPixel) ?? 1;
+  if (!GREY.includes(photometric) && !COLOUR.includes(photometric)) {
+    throw new DecodeError(
+      'unsupported',
+      `DICOM Photometric Interpretation ${codeString(photometric)} is not supported (grey-scale, RGB and YBR only)`,
+    );
+  }
+  if (samplesPerPixel !== (GREY.includes(photometric) ? 1 : 3)) {
+    throw new DecodeError(
+      'corrupt',
+      `DICOM Samples per Pixel ${samplesPerPixel} does not match ${photometric}`,
+    );
+  }
+  const bitsAllocated = dataSet.uint16(TAG.bitsAllocated) ?? 8;
+  if (![8, 16, 32].includes(bitsAllocated)) {
+    throw new DecodeError(
+      'unsupported',
+      `DICOM Bits Allocated ${bitsAllocated} is not supported (8, 16 or 32)`,
+    );
+  }
+  const bitsStored = Math.min(dataSet.uint16(TAG.bitsStored) ?? bitsAllocated, bitsAllocated);
+  return {
+    rows,
+    columns,
+    samplesPerPixel,
+    bitsAllocated,
+    bitsStored,
+    highBit: Math.min(dataSet.uint16(TAG.highBit) ?? bitsStored - 1, bitsAllocated - 1),
+    pixelRepresentation: dataSet.uint16(TAG.pixelRepresentation) === 1 ? 1 : 0,
+    planarConfiguration: dataSet.uint16(TAG.planarConfiguration) === 1 ? 1 : 0,
+    littleEndian: syntax.littleEndian,
+    photometric,
+  };
+}
+
+/** The first Window Center/Width pair, when the file has a usable one. */
+function readWindow(dataSet: DataSet): VoiWindow | undefined {
+  const center = dataSet.floatString(TAG.windowCenter, 0);
+  const width = dataSet.floatString(TAG.windowWidth, 0);
+  if (center === undefined || width === undefined || !Number.isFinite(center) || !(width > 0))
+    return undefined;
+  const fn = codeString(dataSet.string(TAG.voiLutFunction));
+  const windowFunction = fn === 'SIGMOID' || fn === 'LINEAR_EXACT' ? fn : 'LINEAR';
+  return { center, width, function: windowFunction };
+}
+
+function readDisplaySettings(dataSet: DataSet, layout: PixelLayout, bitsStored: number): DisplaySettings {
+  const slope = dataSet.floatString(TAG.rescaleSlope, 0);
+  const intercept = dataSet.floatString(TAG.rescaleIntercept, 0);
+  return {
+    rescaleSlope: slope !== undefined && Number.isFinite(slope) && slope !== 0 ? slope : 1,
+    rescaleIntercept: intercept !== undefined && Number.isFinite(intercept) ? intercept : 0,
+    window: readWindow(dataSet),
+    invert: layout.photometric === 'MONOCHROME1',
+    bitsStored,
+    signed: layout.pixelRepresentation === 1,
+  };
+}
+
+/** The first frame of native pixel data as stored values. */
+function nativeFrame(dataSet: DataSet, element: Element, layout: PixelLayout): Float32Array {
+  const needed = frameByteLength(layout);
+  const available = Math.min(element.length, dataSet.byteArray.length - element.dataOffset);
+  if (available < needed) {
+    throw new DecodeError(
+      'corrupt',
+      `DICOM pixel data is truncated: ${available} bytes, one ${layout.columns} x ${layout.rows} frame needs ${needed}`,
+    );
+  }
+  return readNativeFrame(dataSet.byteArray, element.dataOffset, layout);
+}
+
+/** The bytes of the first encapsulated frame (fragments joined as the Basic Offset Table says). */
+function encapsulatedFrame(dataSet: DataSet, element: Element, frames: number): Uint8Array {
+  const fragments = element.fragments ?? [];
+  if (fragments.length === 0)
+    throw new DecodeError('corrupt', 'DICOM encapsulated pixel data has no fragments');
+  try {
+    if (frames <= 1)
+      return dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, element, 0, fragments.length);
+    const offsets =
+      element.basicOffsetTable && element.basicOffsetTable.length > 0
+        ? element.basicOffsetTable
+        : dicomParser.createJPEGBasicOffsetTable(dataSet, element);
+    return dicomParser.readEncapsulatedImageFrame(dataSet, element, 0, offsets);
+  } catch (err) {
+    throw new DecodeError('corrupt', `corrupt DICOM encapsulated pixel data: ${parserMessage(err)}`);
+  }
+}
+
+/** An encapsulated JPEG baseline frame is an ordinary JPEG file: sharp decodes it (colour → luminance). */
+async function jpegFrame(
+  frame: Uint8Array,
+  maxPixels: number,
+): Promise<{ width: number; height: number; values: Float32Array }> {
+  try {
+    const { data, info } = await sharp(frame, { limitInputPixels: maxPixels, failOn: 'error' })
+      .toColourspace('b-w')
+      .extractChannel(0)
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return { width: info.width, height: info.height, values: Float32Array.from(data) };
+  } catch (err) {
+    throw new DecodeError('corrupt', `corrupt JPEG frame in DICOM: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+function pixelDataElement(dataSet: DataSet): Element {
+  const element = dataSet.elements[TAG.pixelData];
+  if (element) return element;
+  if (dataSet.elements[TAG.floatPixelData] || dataSet.elements[TAG.doubleFloatPixelData]) {
+    throw new DecodeError('unsupported', 'DICOM float pixel data is not supported');
+  }
+  throw new DecodeError('unsupported', 'DICOM file has no pixel data (e.g. a report, or a DICOMDIR index)');
+}
+
+async function decodeDicom(bytes: Uint8Array, options: Required<DecodeOptions>): Promise<DecodedImage> {
+  const dataSet = parseDataSet(bytes, options.maxPixels);
+  const uid = (dataSet.string(TAG.transferSyntaxUid) ?? '').replace(/[^0-9.]/g, '');
+  const syntax = transferSyntax(uid);
+  if (syntax.encoding === 'unsupported') throw unsupportedSyntax(syntax);
+  const element = pixelDataElement(dataSet);
+  const layout = readLayout(dataSet, syntax, options.maxPixels);
+  const frames = Math.max(1, dataSet.intString(TAG.numberOfFrames) ?? 1);
+  const warnings = frames > 1 ? [`multi-frame DICOM: using frame 1 of ${frames}`] : [];
+  let width = layout.columns;
+  let height = layout.rows;
+  let stored: Float32Array;
+  let bitsStored = layout.bitsStored;
+  if (syntax.encoding === 'jpeg-baseline') {
+    const decoded = await jpegFrame(encapsulatedFrame(dataSet, element, frames), options.maxPixels);
+    ({ width, height } = decoded);
+    stored = decoded.values;
+    bitsStored = 8;
+  } else {
+    if (element.encapsulatedPixelData)
+      throw new DecodeError('corrupt', 'DICOM native pixel data is encapsulated');
+    if (layout.photometric === 'YBR_FULL_422') {
+      throw new DecodeError('unsupported', 'DICOM uncompressed YBR_FULL_422 pixel data is not supported');
+    }
+    stored = nativeFrame(dataSet, element, layout);
+  }
+  const data = toDisplayPixels(stored, readDisplaySettings(dataSet, layout, bitsStored));
+  return { width, height, data, format: 'dicom', warnings };
+}
+
+/**
+ * The DICOM decoder plug-in. A function declaration rather than a constant: decode.ts registers it while the
+ * decode.ts <-> decoders import cycle is still being evaluated, when only hoisted functions exist.
+ */
+export function createDicomDecoder(): ImageDecoder {
+  return { name: 'dicom', sniff: isDicom, decode: decodeDicom };
+}
