@@ -3,7 +3,8 @@
  * command file.
  */
 import type { Command } from 'commander';
+import { registerServeCommand } from './serve.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [];
+export const COMMANDS: RegisterCommand[] = [registerServeCommand];

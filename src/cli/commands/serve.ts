@@ -1,0 +1,98 @@
+/** `cxr serve`: the HTTP API and the browser app on one port. */
+import path from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
+import { DEFAULT_LIMITS, type ServerLimits } from '../../serve/limits.ts';
+import { closeOnSignals, DEFAULT_MODEL_DIR, startServer } from '../../serve/server.ts';
+import { CliError } from '../errors.ts';
+
+interface ServeCommandOptions {
+  model?: string;
+  host: string;
+  port: number;
+  backend: BackendName;
+  maxUploadMb: number;
+  maxPixels: number;
+  queue: number;
+  timeout: number;
+  logLevel: string;
+}
+
+function integerAtLeast(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+    return n;
+  };
+}
+
+function limitsFrom(options: ServeCommandOptions): Partial<ServerLimits> {
+  return {
+    maxUploadBytes: options.maxUploadMb * 1024 * 1024,
+    maxPixels: options.maxPixels,
+    queueCapacity: options.queue,
+    maxBatchFiles: Math.min(DEFAULT_LIMITS.maxBatchFiles, options.queue),
+    inferenceTimeoutMs: options.timeout * 1000,
+  };
+}
+
+async function serve(options: ServeCommandOptions): Promise<void> {
+  if (options.port > 65535) throw new CliError('--port must be at most 65535');
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      modelDir: options.model ? path.resolve(options.model) : DEFAULT_MODEL_DIR,
+      host: options.host,
+      port: options.port,
+      backend: options.backend,
+      limits: limitsFrom(options),
+      logger: options.logLevel === 'silent' ? false : { level: options.logLevel },
+      version: process.env.npm_package_version,
+    });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new CliError(
+        `port ${options.port} on ${options.host} is already in use; pick another with --port`,
+      );
+    }
+    throw new CliError(message);
+  }
+  const { metadata } = server.app.scorer;
+  process.stderr.write(
+    `Pneumoscope is serving model ${metadata.name} ${metadata.version} at ${server.url}/\n` +
+      `  API docs: ${server.url}/docs   OpenAPI: ${server.url}/openapi.json\n` +
+      '  Not a medical device: scores are triage aids for trained readers, never a diagnosis.\n' +
+      '  Press Ctrl+C to stop.\n',
+  );
+  await new Promise<void>((resolve) => closeOnSignals(server, resolve));
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('Serve the triage web app and the HTTP API (images are processed in memory, never stored)')
+    .option('-m, --model <dir>', 'model directory (default: models/default in the repository)')
+    .option(
+      '--host <host>',
+      'address to bind (use 0.0.0.0 to expose on the network, at your own risk)',
+      '127.0.0.1',
+    )
+    .option('-p, --port <port>', 'port (0 picks a free one)', integerAtLeast(0), 8080)
+    .addOption(new Option('--backend <name>', 'TF.js backend').choices([...BACKEND_NAMES]).default('wasm'))
+    .option('--max-upload-mb <mb>', 'largest request body in MB', integerAtLeast(1), 50)
+    .option(
+      '--max-pixels <n>',
+      'largest decoded image (width x height), a decompression-bomb guard',
+      integerAtLeast(1),
+      DEFAULT_LIMITS.maxPixels,
+    )
+    .option('--queue <n>', 'images allowed to wait for inference before answering 503', integerAtLeast(1), 64)
+    .option('--timeout <seconds>', 'inference timeout per request', integerAtLeast(1), 30)
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(['silent', 'error', 'warn', 'info', 'debug'])
+        .default('info'),
+    )
+    .action(serve);
+}

@@ -1,0 +1,95 @@
+/**
+ * Running the app for real: load the model, build the app, listen, and shut down gracefully on SIGTERM/SIGINT
+ * (stop accepting, let in-flight requests finish, free the model).
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { BackendName } from '../engine/backend.ts';
+import { METADATA_JSON } from '../model/io.ts';
+import { Predictor } from '../predict/predictor.ts';
+import { buildApp } from './app.ts';
+import type { ServerLimits } from './limits.ts';
+
+/** The model `npm start` serves when no --model is given: models/default in the repository. */
+export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../models/default/', import.meta.url));
+
+export interface ServeOptions {
+  modelDir: string;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  backend?: BackendName;
+  limits?: Partial<ServerLimits>;
+  logger?: FastifyServerOptions['logger'];
+  version?: string;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  /** e.g. http://127.0.0.1:8080 */
+  url: string;
+  /** Stops accepting connections, waits for in-flight requests, frees the model. */
+  close(): Promise<void>;
+}
+
+/** A usable error when the model directory is missing, saying how to get one. */
+export function missingModelMessage(modelDir: string): string {
+  const relative = path.relative(process.cwd(), modelDir);
+  const shown = relative && !relative.startsWith('..') ? relative : modelDir;
+  return (
+    `no model at ${shown} (no ${METADATA_JSON} there). Pass --model DIR with a trained model directory, ` +
+    'train one with `cxr train` (see `cxr train --help`), or restore the shipped one with ' +
+    '`git checkout -- models/default`.'
+  );
+}
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  if (!existsSync(path.join(options.modelDir, METADATA_JSON)))
+    throw new Error(missingModelMessage(options.modelDir));
+  const scorer = await Predictor.load(options.modelDir, { backend: options.backend });
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({
+      scorer,
+      limits: options.limits,
+      logger: options.logger,
+      version: options.version,
+    });
+    await app.listen({ host: options.host, port: options.port });
+  } catch (err) {
+    scorer.dispose();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return { app, url: `http://${host}:${port}`, close: () => app.close() };
+}
+
+/**
+ * Closes the server on the first SIGTERM or SIGINT; a second signal exits at once. Returns a function that
+ * removes the handlers.
+ */
+export function closeOnSignals(server: RunningServer, onClosed: () => void = () => {}): () => void {
+  let closing = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (closing) {
+      process.exit(130);
+    }
+    closing = true;
+    server.app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    server.close().then(onClosed, (err) => {
+      server.app.log.error({ err }, 'error during shutdown');
+      process.exitCode = 1;
+      onClosed();
+    });
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  return () => {
+    process.off('SIGTERM', handler);
+    process.off('SIGINT', handler);
+  };
+}
