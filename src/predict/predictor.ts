@@ -121,11 +121,19 @@ export class Predictor {
       sources.map(async (source): Promise<DecodedInput> => {
         try {
           const bytes = await bytesOf(source);
-          const [decoded, preview] = await Promise.all([
+          const [decoded, preview] = await Promise.allSettled([
             decodeResized(bytes, this.imageSize, { maxPixels }),
             options.heatmaps ? decodePreview(bytes, { maxSide: HEATMAP_MAX_SIDE, maxPixels }) : undefined,
           ]);
-          return { name: source.name, pixels: decoded.pixels, preview, warnings: decoded.warnings };
+          // The model input's error is the one to report: it names the real problem with the file.
+          if (decoded.status === 'rejected') throw decoded.reason;
+          if (preview.status === 'rejected') throw preview.reason;
+          return {
+            name: source.name,
+            pixels: decoded.value.pixels,
+            preview: preview.value,
+            warnings: decoded.value.warnings,
+          };
         } catch (err) {
           return { name: source.name, warnings: [], error: toResultError(err) };
         }

@@ -3,8 +3,9 @@
  * command file.
  */
 import type { Command } from 'commander';
+import { registerPredictCommand } from './predict.ts';
 import { registerServeCommand } from './serve.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [registerServeCommand];
+export const COMMANDS: RegisterCommand[] = [registerServeCommand, registerPredictCommand];
