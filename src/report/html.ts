@@ -137,7 +137,7 @@ h1{margin-bottom:.2rem}header p{margin:.1rem 0;color:#555}
 h2{border-bottom:1px solid #d5dbe1;padding-bottom:.25rem;margin-top:2.2rem}
 nav ol{columns:2;padding-left:1.2rem}
 table{border-collapse:collapse;margin:.8rem 0;font-size:.92rem}
-th,td{border:1px solid #d5dbe1;padding:.25rem .55rem;text-align:left;vertical-align:top}
+th,td{border:1px solid #d5dbe1;padding:.25rem .55rem;text-align:left;vertical-align:top;white-space:pre-line}
 th{background:#eef2f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
 caption{caption-side:top;text-align:left;font-weight:bold;padding:.3rem 0}
 figure{display:inline-block;margin:.5rem 1rem .5rem 0;vertical-align:top}

@@ -16,6 +16,10 @@ export interface BarChartOptions {
   y: string;
   /** Optional field for colour; bars are grouped side by side (xOffset) when set. */
   color?: string;
+  /** `ordinal` keeps numeric categories in numeric order (default `nominal`). */
+  xType?: 'nominal' | 'ordinal';
+  /** Category order on the x axis (default: sorted). */
+  xOrder?: string[];
   xTitle?: string;
   yTitle?: string;
   width?: number;
@@ -32,7 +36,13 @@ export function barChart(o: BarChartOptions): TopLevelSpec {
     height: o.height ?? 220,
     data: { values: o.data },
     encoding: {
-      x: { field: o.x, type: 'nominal', title: o.xTitle ?? o.x, axis: { labelAngle: 0 } },
+      x: {
+        field: o.x,
+        type: o.xType ?? 'nominal',
+        title: o.xTitle ?? o.x,
+        axis: { labelAngle: 0 },
+        ...(o.xOrder ? { sort: o.xOrder } : {}),
+      },
       y: { field: o.y, type: 'quantitative', title: o.yTitle ?? o.y },
       ...offset,
     },

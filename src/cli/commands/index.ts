@@ -3,9 +3,14 @@
  * command file.
  */
 import type { Command } from 'commander';
+import { registerExploreCommand } from './explore.ts';
 import { registerPredictCommand } from './predict.ts';
 import { registerServeCommand } from './serve.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [registerServeCommand, registerPredictCommand];
+export const COMMANDS: RegisterCommand[] = [
+  registerExploreCommand,
+  registerServeCommand,
+  registerPredictCommand,
+];
