@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../../src/engine/backend.ts';
 import { createModel } from '../../src/model/architectures.ts';
 import { saveModel } from '../../src/model/io.ts';
@@ -43,17 +43,41 @@ export async function saveTinyModel(
   options: {
     backend?: 'cpu' | 'wasm';
     imageSize?: number;
-    model?: tfl.LayersModel;
+    /** Builds the model to save (called after the engine is initialised). */
+    model?: (imageSize: number) => tfl.LayersModel;
     metadata?: Partial<ModelMetadata>;
   } = {},
 ): Promise<TinyModelDir> {
   await initEngine({ backend: options.backend ?? 'cpu' });
   const imageSize = options.imageSize ?? 32;
-  const model = options.model ?? createModel('default', { imageSize });
+  const model = options.model ? options.model(imageSize) : createModel('default', { imageSize });
   const root = await mkdtemp(path.join(os.tmpdir(), 'cxr-predict-test-'));
   const dir = path.join(root, 'model');
   const metadata = tinyMetadata(imageSize, options.metadata);
   await saveModel(model, dir, metadata);
   model.dispose();
   return { dir, metadata, cleanup: () => rm(root, { recursive: true, force: true }) };
+}
+
+/**
+ * A small CNN with seeded weights whose output moves clearly with image content (unlike a freshly initialised
+ * default model, whose outputs all sit near 0.5): for tests that compare probabilities across inputs.
+ */
+export function seededModel(imageSize: number): tfl.LayersModel {
+  const init = (seed: number, stddev = 0.3) => tfl.initializers.randomNormal({ mean: 0, stddev, seed });
+  return tfl.sequential({
+    layers: [
+      tfl.layers.rescaling({ scale: 1 / 127.5, offset: -1, inputShape: [imageSize, imageSize, 1] }),
+      tfl.layers.conv2d({
+        filters: 8,
+        kernelSize: 5,
+        strides: 2,
+        activation: 'relu',
+        kernelInitializer: init(7),
+      }),
+      tfl.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu', kernelInitializer: init(8) }),
+      tfl.layers.globalAveragePooling2d({}),
+      tfl.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: init(9, 1) }),
+    ],
+  });
 }

@@ -1,0 +1,73 @@
+/** PATH expansion: files, recursive directories, globs, missing paths; bytes read only on demand. */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DecodeError } from '../../src/data/decode.ts';
+import { expandPaths, globFiles } from '../../src/predict/inputs.ts';
+
+let root: string;
+
+before(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'cxr-inputs-'));
+  const files = [
+    'a/one.jpeg',
+    'a/two.PNG',
+    'a/deep/three.dcm',
+    'a/deep/IM000001',
+    'a/deep/DICOMDIR',
+    'a/notes.txt',
+    'a/.hidden.jpeg',
+    'b/four.jpg',
+  ];
+  for (const file of files) {
+    await mkdir(path.dirname(path.join(root, file)), { recursive: true });
+    await writeFile(path.join(root, file), file);
+  }
+});
+
+after(() => rm(root, { recursive: true, force: true }));
+
+const names = (inputs: { name: string }[]) => inputs.map((i) => path.relative(root, i.name));
+
+describe('expandPaths', () => {
+  test('walks directories recursively, in order, taking image-like files only', async () => {
+    const inputs = await expandPaths([path.join(root, 'a')]);
+    assert.deepEqual(names(inputs), ['a/deep/IM000001', 'a/deep/three.dcm', 'a/one.jpeg', 'a/two.PNG']);
+  });
+
+  test('an explicit file is taken whatever its extension; duplicates are dropped', async () => {
+    const notes = path.join(root, 'a/notes.txt');
+    const inputs = await expandPaths([notes, path.join(root, 'b'), path.join(root, 'b/four.jpg'), notes]);
+    assert.deepEqual(names(inputs), ['a/notes.txt', 'b/four.jpg']);
+    assert.equal(new TextDecoder().decode(await inputs[0].read()), 'a/notes.txt');
+  });
+
+  test('globs: *, ** and {a,b}', async () => {
+    assert.deepEqual(names(await expandPaths([path.join(root, '*/*.jp*g')])), ['a/one.jpeg', 'b/four.jpg']);
+    assert.deepEqual(names(await expandPaths([path.join(root, 'a/**/*.dcm')])), ['a/deep/three.dcm']);
+    assert.deepEqual(
+      (await globFiles(path.join(root, '{a,b}/**/t*'))).map((f) => path.relative(root, f)),
+      ['a/deep/three.dcm', 'a/two.PNG'],
+    );
+  });
+
+  test('a missing path or an empty glob becomes an input that fails clearly', async () => {
+    const inputs = await expandPaths([path.join(root, 'nope.jpeg'), path.join(root, '*.gif')]);
+    assert.equal(inputs.length, 2);
+    await assert.rejects(
+      inputs[0].read(),
+      (err) => err instanceof DecodeError && /no such file/.test(err.message),
+    );
+    await assert.rejects(inputs[1].read(), /no files match/);
+  });
+
+  test('a file deleted after expansion fails when read, not before', async () => {
+    const file = path.join(root, 'b/gone.jpeg');
+    await writeFile(file, 'x');
+    const [input] = await expandPaths([file]);
+    await rm(file);
+    await assert.rejects(input.read(), { code: 'unreadable', message: 'no such file' });
+  });
+});
