@@ -2,10 +2,58 @@
  * Registers Pneumoscope's kernels on the wasm backend. Each kernel lives in its own file in this folder and is
  * tested numerically against the cpu backend (test/engine/kernels.test.ts).
  */
+import {
+  BatchMatMul,
+  getKernel,
+  type KernelConfig,
+  Mean,
+  registerKernel,
+  Sum,
+  unregisterKernel,
+} from '@tensorflow/tfjs-core';
+import { makeBatchMatMulConfig } from './batch-mat-mul.ts';
+import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.ts';
+import { conv2dBackpropInputConfig } from './conv2d-backprop-input.ts';
+import { maxPoolGradConfig } from './max-pool-grad.ts';
+import { makeMeanConfig } from './mean.ts';
+import { makeSumConfig } from './sum.ts';
+import { tileConfig } from './tile.ts';
+
+/** The stock wasm kernel `name`, which a wrapping kernel delegates to. */
+function stockKernel(name: string): KernelConfig {
+  const config = getKernel(name, 'wasm');
+  if (!config) throw new Error(`the wasm backend has no "${name}" kernel to wrap`);
+  return config;
+}
+
+/**
+ * The kernels registered on wasm: gradients the stock backend lacks (Conv2DBackpropFilter) or runs as scalar
+ * loops (Conv2DBackpropInput, MaxPoolGrad, Tile), and wrappers that route slow stock cases to fast paths (Sum
+ * and Mean over leading axes, BatchMatMul with transposed operands).
+ */
+function pneumoscopeKernels(): KernelConfig[] {
+  return [
+    conv2dBackpropFilterConfig,
+    conv2dBackpropInputConfig,
+    maxPoolGradConfig,
+    tileConfig,
+    makeSumConfig(stockKernel(Sum)),
+    makeMeanConfig(stockKernel(Mean)),
+    makeBatchMatMulConfig(stockKernel(BatchMatMul)),
+  ];
+}
+
 let registered = false;
 
+/** Replaces (or adds) the kernels above on the wasm backend; call before the backend is first used. */
 export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
-  // Kernel registrations are added here by the engine module (Conv2DBackpropFilter, Conv2DBackpropInput, MaxPoolGrad, ...).
+  for (const config of pneumoscopeKernels()) {
+    // Unregistering first avoids TF.js's "already registered" warning for kernels the backend ships.
+    if (getKernel(config.kernelName, config.backendName)) {
+      unregisterKernel(config.kernelName, config.backendName);
+    }
+    registerKernel(config);
+  }
 }
