@@ -72,12 +72,17 @@ export function differenceHash(pixels: Uint8Array, side: number, n = DHASH_SIZE)
   const cols = n + 1;
   const cells = new Float64Array(cols * n);
   const counts = new Uint32Array(cols * n);
+  // Cell lookups computed once per image: the pixel loop then only adds (it runs for every pixel of the set).
+  const colOf = Uint32Array.from({ length: side }, (_, x) =>
+    Math.min(cols - 1, Math.floor((x * cols) / side)),
+  );
   for (let y = 0; y < side; y++) {
-    const row = Math.min(n - 1, Math.floor((y * n) / side));
+    const rowBase = Math.min(n - 1, Math.floor((y * n) / side)) * cols;
+    const offset = y * side;
     for (let x = 0; x < side; x++) {
-      const col = Math.min(cols - 1, Math.floor((x * cols) / side));
-      cells[row * cols + col] += pixels[y * side + x];
-      counts[row * cols + col]++;
+      const cell = rowBase + colOf[x];
+      cells[cell] += pixels[offset + x];
+      counts[cell]++;
     }
   }
   for (let i = 0; i < cells.length; i++) cells[i] /= Math.max(1, counts[i]);
@@ -152,12 +157,27 @@ export function nearDuplicates(
   options: NearDuplicateOptions = {},
 ): NearDuplicateResult {
   const threshold = options.threshold ?? NEAR_DUPLICATE_THRESHOLD;
-  const sets = makeSets(images.length);
-  const nearest = new Array<number>(images.length).fill(Number.POSITIVE_INFINITY);
-  for (let i = 0; i < images.length; i++) {
-    for (let j = i + 1; j < images.length; j++) {
-      if (images[i].sha256 === images[j].sha256) continue;
-      const d = hammingDistance(hashes[i], hashes[j]);
+  const n = images.length;
+  const words = hashes[0]?.length ?? 0;
+  // Flat hashes and integer content ids keep the n² loop on typed arrays.
+  const flat = new Uint32Array(n * words);
+  for (let i = 0; i < n; i++) flat.set(hashes[i], i * words);
+  const contentIds = new Map<string, number>();
+  const content = Int32Array.from(images, (m) => {
+    if (!contentIds.has(m.sha256)) contentIds.set(m.sha256, contentIds.size);
+    return contentIds.get(m.sha256)!;
+  });
+  const sets = makeSets(n);
+  const nearest = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+  for (let i = 0; i < n; i++) {
+    const a = i * words;
+    for (let j = i + 1; j < n; j++) {
+      if (content[i] === content[j]) continue;
+      // Stop counting once the pair can change neither image's nearest distance nor the grouping.
+      const limit = Math.max(nearest[i], nearest[j], threshold);
+      const b = j * words;
+      let d = 0;
+      for (let w = 0; w < words && d <= limit; w++) d += popcount32(flat[a + w] ^ flat[b + w]);
       if (d < nearest[i]) nearest[i] = d;
       if (d < nearest[j]) nearest[j] = d;
       if (d <= threshold) sets.union(i, j);
@@ -174,7 +194,9 @@ export function nearDuplicates(
     .filter((g) => new Set(g.map((m) => m.sha256)).size > 1)
     .map(groupFrom)
     .sort(byFirstPath);
-  const distances = nearest.filter(Number.isFinite).sort((a, b) => a - b);
+  const distances = Array.from(nearest)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
   return {
     groups,
     threshold,
