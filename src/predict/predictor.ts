@@ -14,6 +14,7 @@ import { renderOverlay } from '../explain/overlay.ts';
 import { decodePreview } from '../explain/preview.ts';
 import { loadModel } from '../model/io.ts';
 import { calibrate, type ModelMetadata } from '../model/metadata.ts';
+import { foldBatchNorm } from './fold-batchnorm.ts';
 import type { PredictOptions, PredictResult, PredictSource } from './types.ts';
 
 export const DEFAULT_BATCH_SIZE = 32;
@@ -22,6 +23,8 @@ export const HEATMAP_MAX_SIDE = 512;
 
 export interface PredictorLoadOptions {
   backend?: BackendName;
+  /** Fold batch norms into convolutions for faster inference (default true; outputs agree to float rounding). */
+  foldBatchNorm?: boolean;
 }
 
 /** One input after decoding: model-ready pixels, or the reason it failed. */
@@ -72,7 +75,13 @@ export class Predictor {
   static async load(dir: string, options: PredictorLoadOptions = {}): Promise<Predictor> {
     await initEngine({ backend: options.backend });
     const saved = await loadModel(dir);
-    return new Predictor(saved.model, saved.metadata, saved.modelCard, saved.dir);
+    let model = saved.model;
+    if (options.foldBatchNorm !== false) {
+      const optimised = foldBatchNorm(model);
+      if (optimised.model !== model) model.dispose();
+      model = optimised.model;
+    }
+    return new Predictor(model, saved.metadata, saved.modelCard, saved.dir);
   }
 
   /** Builds a predictor around an in-memory model (tests, or a caller that already holds one). */

@@ -1,0 +1,73 @@
+/**
+ * End-to-end throughput of `Predictor.predict` on full-resolution JPEGs (read from disk, decoded, batched,
+ * scored): `node --import tsx scripts/bench-predict.ts [--model DIR] [--count N] [--batch-size B] [--heatmaps]`.
+ * Without --model it scores with a randomly initialised default architecture (the speed is the same).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { initEngine } from '../src/engine/backend.ts';
+import { createModel, getArchitecture } from '../src/model/architectures.ts';
+import { saveModel } from '../src/model/io.ts';
+import { METADATA_FORMAT, METADATA_FORMAT_VERSION } from '../src/model/metadata.ts';
+import { expandPaths } from '../src/predict/inputs.ts';
+import { Predictor } from '../src/predict/predictor.ts';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    images: { type: 'string', default: '../shared/datasets/fullres_samples' },
+    count: { type: 'string', default: '200' },
+    'batch-size': { type: 'string', default: '32' },
+    backend: { type: 'string', default: 'wasm' },
+    heatmaps: { type: 'boolean', default: false },
+  },
+});
+
+async function randomDefaultModel(dir: string): Promise<void> {
+  const imageSize = getArchitecture('default').defaultImageSize;
+  await saveModel(createModel('default', { imageSize }), dir, {
+    format: METADATA_FORMAT,
+    formatVersion: METADATA_FORMAT_VERSION,
+    name: 'bench-random',
+    version: '0',
+    architecture: 'default',
+    createdAt: new Date().toISOString(),
+    preprocessing: { imageSize, channels: 1, resize: 'stretch', inputRange: [0, 255] },
+    classNames: ['NORMAL', 'PNEUMONIA'],
+    positiveClass: 'PNEUMONIA',
+    threshold: 0.5,
+    thresholdRule: 'none',
+    calibration: { method: 'none', temperature: 1 },
+    seed: 0,
+    data: { count: 0, sha256: '', classCounts: { NORMAL: 0, PNEUMONIA: 0 } },
+    versions: {},
+  });
+}
+
+const backend = values.backend as 'wasm' | 'cpu';
+await initEngine({ backend });
+const tmp = await mkdtemp(path.join(os.tmpdir(), 'cxr-bench-predict-'));
+try {
+  const modelDir = values.model ?? path.join(tmp, 'model');
+  if (!values.model) await randomDefaultModel(modelDir);
+  const predictor = await Predictor.load(modelDir, { backend });
+  const files = await expandPaths([values.images!]);
+  const count = Number(values.count);
+  const inputs = Array.from({ length: count }, (_, i) => ({ ...files[i % files.length], name: `${i}` }));
+  const options = { batchSize: Number(values['batch-size']), heatmaps: values.heatmaps };
+  await predictor.predict(inputs.slice(0, options.batchSize), options); // warm-up: kernels, wasm JIT
+  const start = performance.now();
+  const results = await predictor.predict(inputs, options);
+  const seconds = (performance.now() - start) / 1000;
+  const failed = results.filter((r) => r.error).length;
+  console.log(
+    `${count} images (${files.length} distinct full-resolution files), ${backend}, batch ${options.batchSize}` +
+      `${options.heatmaps ? ', heatmaps' : ''}: ${seconds.toFixed(2)} s = ${(count / seconds).toFixed(1)} images/s` +
+      `${failed ? ` (${failed} failed)` : ''}`,
+  );
+  predictor.dispose();
+} finally {
+  await rm(tmp, { recursive: true, force: true });
+}
