@@ -182,7 +182,7 @@ export class DetailView {
     return h(
       'figure',
       { class: 'viewer' },
-      h('div', { class: 'stage' }, base, overlay),
+      h('div', { class: 'stage' }, h('div', { class: 'stage-frame' }, base, overlay)),
       h(
         'figcaption',
         { class: 'viewer-controls' },

@@ -15,19 +15,16 @@ export function thresholdText(threshold: number): string {
 export function calibrationText(model: Pick<ModelInfo, 'calibration'>): string {
   const { method, temperature } = model.calibration;
   if (method === 'none' || temperature === 1) {
-    return 'Probabilities are the model’s raw sigmoid outputs (no calibration step was applied).';
+    return 'Probabilities are the model’s own outputs (no calibration step was applied).';
   }
-  return (
-    `Probabilities are calibrated by temperature scaling (T = ${temperature.toFixed(3)}) fitted on the ` +
-    'validation split, so that among images scored around 70%, about 70% had pneumonia in that data.'
-  );
+  return `Probabilities are calibrated by temperature scaling (T = ${temperature.toFixed(3)}, fitted on the validation split).`;
 }
 
 /** One plain sentence on the operating threshold. */
 export function thresholdSentence(model: Pick<ModelInfo, 'threshold' | 'thresholdRule'>): string {
   return (
-    `Images scoring at or above ${thresholdText(model.threshold)} are labelled PNEUMONIA ` +
-    `(threshold chosen by the rule “${model.thresholdRule}” on the validation split); the rest are labelled NORMAL.`
+    `Label PNEUMONIA at a probability of ${thresholdText(model.threshold)} or more, NORMAL below ` +
+    `(threshold rule “${model.thresholdRule}”, chosen on the validation split).`
   );
 }
 

@@ -183,7 +183,9 @@ function thumbnail(item: WorkItem): HTMLElement {
 
 /** A horizontal bar with the probability filled in and a tick at the operating threshold. */
 export function probabilityBar(probability: number, threshold: number | null): HTMLElement {
-  const fill = h('div', { class: 'bar-fill' });
+  const fill = h('div', {
+    class: `bar-fill${threshold !== null && probability >= threshold ? ' flag' : ''}`,
+  });
   fill.style.setProperty('width', percent(probability, 2));
   const bar = h('div', { class: 'bar', 'aria-hidden': 'true' }, fill);
   if (threshold !== null) {

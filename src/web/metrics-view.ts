@@ -1,0 +1,171 @@
+/**
+ * Validation metrics as a reader-friendly table. Knows the metrics block written by src/evaluate (rates with 95%
+ * bootstrap intervals, a confusion matrix); anything else is shown as a plain key/value list.
+ */
+import { h } from './dom.ts';
+import { metricValue, percent } from './format.ts';
+
+interface MetricRow {
+  key: string;
+  label: string;
+  /** Rates read best as percentages; scores (AUC, log loss) as decimals. */
+  kind: 'rate' | 'score';
+  hint?: string;
+}
+
+const KNOWN_METRICS: MetricRow[] = [
+  { key: 'sensitivity', label: 'Sensitivity', kind: 'rate', hint: 'pneumonia images labelled PNEUMONIA' },
+  { key: 'specificity', label: 'Specificity', kind: 'rate', hint: 'normal images labelled NORMAL' },
+  { key: 'precision', label: 'Precision (PPV)', kind: 'rate', hint: 'PNEUMONIA labels that were pneumonia' },
+  { key: 'npv', label: 'NPV', kind: 'rate', hint: 'NORMAL labels that were normal' },
+  { key: 'accuracy', label: 'Accuracy', kind: 'rate' },
+  { key: 'f1', label: 'F1', kind: 'score' },
+  { key: 'rocAuc', label: 'ROC AUC', kind: 'score', hint: 'threshold-free ranking quality' },
+  { key: 'prAuc', label: 'PR AUC', kind: 'score' },
+  { key: 'logLoss', label: 'Log loss', kind: 'score', hint: 'lower is better' },
+  { key: 'brier', label: 'Brier score', kind: 'score', hint: 'lower is better' },
+  { key: 'ece', label: 'Calibration error (ECE)', kind: 'score', hint: 'lower is better' },
+];
+
+function show(value: unknown, kind: MetricRow['kind']): string {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return '—';
+  return kind === 'rate' ? percent(value) : value.toFixed(3);
+}
+
+function interval(value: unknown, kind: MetricRow['kind']): string {
+  if (!Array.isArray(value) || value.length !== 2) return '';
+  const [low, high] = value as unknown[];
+  if (typeof low !== 'number' || typeof high !== 'number') return '';
+  return `${show(low, kind)} – ${show(high, kind)}`;
+}
+
+/** Flattens nested metric objects to dotted keys, skipping long arrays (curves) that a table cannot show. */
+export function flattenMetrics(
+  metrics: Record<string, unknown>,
+  prefix = '',
+  depth = 0,
+): [string, unknown][] {
+  const rows: [string, unknown][] = [];
+  for (const [key, value] of Object.entries(metrics)) {
+    const name = prefix ? `${prefix}.${key}` : key;
+    if (Array.isArray(value)) {
+      if (value.length <= 4 && value.every((v) => typeof v !== 'object')) {
+        rows.push([name, value.map(metricValue).join(', ')]);
+      }
+    } else if (value !== null && typeof value === 'object') {
+      if (depth < 2) rows.push(...flattenMetrics(value as Record<string, unknown>, name, depth + 1));
+    } else {
+      rows.push([name, value]);
+    }
+  }
+  return rows;
+}
+
+function knownTable(metrics: Record<string, unknown>): HTMLElement {
+  const ci = (metrics.ci95 ?? {}) as Record<string, unknown>;
+  const rows = KNOWN_METRICS.filter((row) => row.key in metrics);
+  return h(
+    'table',
+    { class: 'metrics' },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'col' }, 'Metric'),
+        h('th', { scope: 'col' }, 'At the threshold'),
+        h('th', { scope: 'col' }, '95% interval'),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      rows.map((row) =>
+        h(
+          'tr',
+          {},
+          h(
+            'th',
+            { scope: 'row' },
+            row.label,
+            row.hint ? h('span', { class: 'metric-hint' }, row.hint) : null,
+          ),
+          h('td', {}, show(metrics[row.key], row.kind)),
+          h('td', { class: 'muted' }, interval(ci[row.key], row.kind)),
+        ),
+      ),
+    ),
+  );
+}
+
+function confusionTable(confusion: Record<string, unknown>): HTMLElement {
+  const cell = (key: string) => h('td', {}, metricValue(confusion[key]));
+  return h(
+    'table',
+    { class: 'metrics confusion', 'aria-label': 'Confusion matrix on the validation split' },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('td', {}),
+        h('th', { scope: 'col' }, 'Labelled PNEUMONIA'),
+        h('th', { scope: 'col' }, 'Labelled NORMAL'),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      h('tr', {}, h('th', { scope: 'row' }, 'Pneumonia images'), cell('tp'), cell('fn')),
+      h('tr', {}, h('th', { scope: 'row' }, 'Normal images'), cell('fp'), cell('tn')),
+    ),
+  );
+}
+
+function genericTable(metrics: Record<string, unknown>): HTMLElement {
+  return h(
+    'table',
+    { class: 'metrics' },
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Metric'), h('th', { scope: 'col' }, 'Value'))),
+    h(
+      'tbody',
+      {},
+      flattenMetrics(metrics).map(([key, value]) =>
+        h('tr', {}, h('th', { scope: 'row', class: 'metric-key' }, key), h('td', {}, metricValue(value))),
+      ),
+    ),
+  );
+}
+
+/** The metrics section's content: known metrics with intervals and the confusion matrix, or a plain list. */
+export function renderMetrics(metrics: Record<string, unknown> | undefined): HTMLElement {
+  if (!metrics || Object.keys(metrics).length === 0) {
+    return h('p', { class: 'muted' }, 'This model carries no validation metrics.');
+  }
+  const known = KNOWN_METRICS.some(
+    (row) => typeof metrics[row.key] === 'number' || metrics[row.key] === null,
+  );
+  if (!known) return h('div', { class: 'table-scroll' }, genericTable(metrics));
+  const confusion = metrics.confusion as Record<string, unknown> | undefined;
+  const n = typeof metrics.n === 'number' ? `${metrics.n} validation images. ` : '';
+  return h(
+    'div',
+    { class: 'metrics-view' },
+    h(
+      'p',
+      { class: 'muted' },
+      `${n}Rates are measured at the operating threshold; intervals are 95% bootstrap intervals. ` +
+        'Measured on a validation split carved from the training data: expect lower numbers on new patients and other hospitals.',
+    ),
+    h(
+      'div',
+      { class: 'metrics-grid' },
+      h('div', { class: 'table-scroll' }, knownTable(metrics)),
+      confusion && typeof confusion === 'object'
+        ? h('div', {}, h('h3', {}, 'Confusion matrix'), confusionTable(confusion))
+        : null,
+    ),
+  );
+}
