@@ -254,6 +254,17 @@ function countsSections(result: ExploreResult, charts: Record<ChartName, Rendere
   ];
 }
 
+/** Constant sizes mean the files were resized upstream; say so instead of leaving one-bar histograms unexplained. */
+function sameSizeNote(d: ExploreSummary['dimensions']): ReportBlock[] {
+  if (d.width.min !== d.width.max || d.height.min !== d.height.max) return [];
+  return [
+    {
+      kind: 'note',
+      text: `Every image is ${d.width.min} x ${d.height.min} px: the files were resized before they got here, so the original sizes are unknown.`,
+    },
+  ];
+}
+
 function imageSections(
   result: ExploreResult,
   charts: Record<ChartName, RenderedChart>,
@@ -275,6 +286,7 @@ function imageSections(
             dimRow('aspect ratio', d.aspect),
           ],
         },
+        ...sameSizeNote(d),
         {
           kind: 'figures',
           items: [
