@@ -5,6 +5,7 @@
 import {
   BatchMatMul,
   getKernel,
+  Identity,
   type KernelConfig,
   Mean,
   registerKernel,
@@ -14,6 +15,7 @@ import {
 import { makeBatchMatMulConfig } from './batch-mat-mul.ts';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.ts';
+import { makeIdentityConfig } from './identity.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { makeMeanConfig } from './mean.ts';
 import { makeSumConfig } from './sum.ts';
@@ -29,7 +31,7 @@ function stockKernel(name: string): KernelConfig {
 /**
  * The kernels registered on wasm: gradients the stock backend lacks (Conv2DBackpropFilter) or runs as scalar
  * loops (Conv2DBackpropInput, MaxPoolGrad, Tile), and wrappers that route slow stock cases to fast paths (Sum
- * and Mean over leading axes, BatchMatMul with transposed operands).
+ * and Mean over leading axes, BatchMatMul with transposed operands) or avoid copies (Identity).
  */
 function pneumoscopeKernels(): KernelConfig[] {
   return [
@@ -39,6 +41,7 @@ function pneumoscopeKernels(): KernelConfig[] {
     tileConfig,
     makeSumConfig(stockKernel(Sum)),
     makeMeanConfig(stockKernel(Mean)),
+    makeIdentityConfig(stockKernel(Identity)),
     makeBatchMatMulConfig(stockKernel(BatchMatMul)),
   ];
 }
