@@ -26,8 +26,11 @@ export interface LoadPixelsOptions {
 
 /** Where the pixels came from, for progress messages and for tests that must prove a warm pass decodes nothing. */
 export interface LoadStats {
+  /** Images read from the cache. */
   cacheHits: number;
+  /** Files read and decoded this time (those that failed included). */
   decoded: number;
+  /** Files that could not be read or decoded (listed in `bad`). */
   failed: number;
   /** Set when the cache could not be written (the load itself still succeeded). */
   cacheError?: string;
