@@ -111,8 +111,9 @@ build "$OUT/multiframe-8bit.dcm" "$WORK/multiframe.raw" "${MONO8[@]}" '(0028,000
 build "$OUT/rgb-planar-8bit.dcm" "$WORK/rgb-planar.raw" '(0028,0002) US 3' '(0028,0004) CS [RGB]' \
   '(0028,0006) US 1' '(0028,0100) US 8' '(0028,0101) US 8' '(0028,0102) US 7' '(0028,0103) US 0'
 
-# 6. Compressed syntaxes the decoder may not read, and a file without pixel data.
+# 6. JPEG lossless (8- and signed 16-bit), syntaxes the decoder does not read, and a file without pixel data.
 dcmcjpeg -q +e1 "$OUT/explicit-8bit.dcm" "$OUT/jpeg-lossless.dcm"
+dcmcjpeg -q +e1 "$OUT/signed-rescale-window-16bit.dcm" "$OUT/jpeg-lossless-16bit.dcm"
 dcmcjpls -q "$OUT/explicit-8bit.dcm" "$OUT/jpegls-lossless.dcm"
 dcmcrle -q "$OUT/explicit-8bit.dcm" "$OUT/rle-lossless.dcm"
 cp "$OUT/explicit-8bit.dcm" "$OUT/no-pixel-data.dcm"

@@ -127,6 +127,6 @@ describe('cxr predict', () => {
     assert.equal(run.code, 0);
     assert.match(run.stdout, /Exit status:/);
     assert.match(run.stdout, /2 {2}the worklist was written, but some inputs failed/);
-    assert.match(run.stdout, /JPEG Baseline/);
+    assert.match(run.stdout, /JPEG baseline, JPEG lossless/);
   });
 });

@@ -66,6 +66,8 @@ describe('DICOM decoder', () => {
     'rgb-planar-8bit.dcm',
     'signed-rescale-window-16bit.dcm',
     'bigendian-16bit.dcm',
+    'jpeg-lossless.dcm',
+    'jpeg-lossless-16bit.dcm',
   ]) {
     test(`${name} decodes to the source picture`, async () => {
       const image = await decodeGray(fixture(name));
@@ -113,6 +115,11 @@ describe('DICOM decoder', () => {
       /1\.2\.840\.10008\.1\.2\.4\.80 \(JPEG-LS Lossless\)/,
     );
     await rejectsWith('rle-lossless.dcm', 'unsupported', /1\.2\.840\.10008\.1\.2\.5 \(RLE Lossless\)/);
+    await rejectsWith(
+      'rle-lossless.dcm',
+      'unsupported',
+      /readable: uncompressed .*JPEG baseline, JPEG lossless/,
+    );
   });
 
   test('a file without pixel data, a truncated file and a decompression bomb fail clearly', async () => {

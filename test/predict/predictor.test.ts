@@ -115,7 +115,13 @@ describe('Predictor', () => {
   });
 
   test('a DICOM and the JPEG it was made from get the same probability (within 0.02)', async () => {
-    const names = ['source-a.jpeg', 'jpeg-baseline.dcm', 'explicit-8bit.dcm', 'implicit-8bit.dcm'];
+    const names = [
+      'source-a.jpeg',
+      'jpeg-baseline.dcm',
+      'explicit-8bit.dcm',
+      'implicit-8bit.dcm',
+      'jpeg-lossless-16bit.dcm',
+    ];
     const extra = [
       'signed-rescale-window-16bit.dcm',
       'bigendian-16bit.dcm',

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { supportedTransferSyntaxes } from '../../data/decoders/transfer-syntaxes.ts';
+import { supportedEncodingsSummary } from '../../data/decoders/transfer-syntaxes.ts';
 import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
 import { expandPaths } from '../../predict/inputs.ts';
 import {
@@ -137,9 +137,7 @@ Output: one row per input, highest probability first (the order to read them in)
 
 Inputs: files, directories (searched recursively for .jpg/.jpeg/.png/.dcm/.dicom and extension-less files)
   and glob patterns (*, ?, [...], {a,b}, **). JPEG, PNG and DICOM are recognised from their bytes.
-  DICOM transfer syntaxes read: ${supportedTransferSyntaxes()
-    .map((s) => s.name)
-    .join('; ')}.
+  DICOM pixel data read: ${supportedEncodingsSummary()}.
   Patient identifiers in DICOM files are never printed or written.
 
 Exit status:

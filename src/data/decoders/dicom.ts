@@ -17,7 +17,8 @@ import {
   toDisplayPixels,
   type VoiWindow,
 } from './dicom-pixels.ts';
-import { supportedTransferSyntaxes, type TransferSyntax, transferSyntax } from './transfer-syntaxes.ts';
+import { decodeJpegLossless } from './jpeg-lossless.ts';
+import { supportedEncodingsSummary, type TransferSyntax, transferSyntax } from './transfer-syntaxes.ts';
 
 /** Tags as dicom-parser names them (xGGGGEEEE). */
 const TAG = {
@@ -84,12 +85,9 @@ function parseDataSet(bytes: Uint8Array, maxPixels: number): DataSet {
 }
 
 function unsupportedSyntax(syntax: TransferSyntax): DecodeError {
-  const supported = supportedTransferSyntaxes()
-    .map((s) => s.name)
-    .join(', ');
   return new DecodeError(
     'unsupported',
-    `DICOM transfer syntax ${syntax.uid} (${syntax.name}) is not supported; supported: ${supported}`,
+    `DICOM transfer syntax ${syntax.uid} (${syntax.name}) is not supported; readable: ${supportedEncodingsSummary()}`,
   );
 }
 
@@ -222,6 +220,34 @@ async function jpegFrame(
   }
 }
 
+/** A JPEG lossless frame, read like native pixel data with the sample size the codec produced. */
+function losslessFrame(frame: Uint8Array, layout: PixelLayout, maxPixels: number): Float32Array {
+  const decoded = decodeJpegLossless(frame, maxPixels);
+  if (decoded.width !== layout.columns || decoded.height !== layout.rows) {
+    throw new DecodeError(
+      'corrupt',
+      `DICOM JPEG lossless frame is ${decoded.width} x ${decoded.height}, the header says ${layout.columns} x ${layout.rows}`,
+    );
+  }
+  // The codec returns samples right-aligned at their precision, interleaved, in the machine's (little) endianness.
+  const bitsStored = Math.min(layout.bitsStored, decoded.bitsAllocated);
+  const frameLayout: PixelLayout = {
+    ...layout,
+    bitsAllocated: decoded.bitsAllocated,
+    bitsStored,
+    highBit: bitsStored - 1,
+    planarConfiguration: 0,
+    littleEndian: true,
+  };
+  if (decoded.bytes.length < frameByteLength(frameLayout)) {
+    throw new DecodeError(
+      'corrupt',
+      'DICOM JPEG lossless frame decoded to fewer samples than the image needs',
+    );
+  }
+  return readNativeFrame(decoded.bytes, 0, frameLayout);
+}
+
 function pixelDataElement(dataSet: DataSet): Element {
   const element = dataSet.elements[TAG.pixelData];
   if (element) return element;
@@ -231,34 +257,56 @@ function pixelDataElement(dataSet: DataSet): Element {
   throw new DecodeError('unsupported', 'DICOM file has no pixel data (e.g. a report, or a DICOMDIR index)');
 }
 
+/** The first frame's stored values, whatever the transfer syntax. */
+interface StoredFrame {
+  width: number;
+  height: number;
+  values: Float32Array;
+  /** Bits per stored value as decoded (8 for a JPEG baseline frame). */
+  bitsStored: number;
+}
+
+async function readFirstFrame(
+  dataSet: DataSet,
+  syntax: TransferSyntax,
+  layout: PixelLayout,
+  maxPixels: number,
+): Promise<StoredFrame> {
+  const element = pixelDataElement(dataSet);
+  const frames = numberOfFrames(dataSet);
+  const size = { width: layout.columns, height: layout.rows };
+  if (syntax.encoding === 'jpeg-baseline') {
+    const decoded = await jpegFrame(encapsulatedFrame(dataSet, element, frames), maxPixels);
+    return { ...decoded, bitsStored: 8 };
+  }
+  if (syntax.encoding === 'jpeg-lossless') {
+    const values = losslessFrame(encapsulatedFrame(dataSet, element, frames), layout, maxPixels);
+    return { ...size, values, bitsStored: layout.bitsStored };
+  }
+  if (element.encapsulatedPixelData)
+    throw new DecodeError('corrupt', 'DICOM native pixel data is encapsulated');
+  if (layout.photometric === 'YBR_FULL_422') {
+    throw new DecodeError('unsupported', 'DICOM uncompressed YBR_FULL_422 pixel data is not supported');
+  }
+  return { ...size, values: nativeFrame(dataSet, element, layout), bitsStored: layout.bitsStored };
+}
+
+function numberOfFrames(dataSet: DataSet): number {
+  return Math.max(1, dataSet.intString(TAG.numberOfFrames) ?? 1);
+}
+
 async function decodeDicom(bytes: Uint8Array, options: Required<DecodeOptions>): Promise<DecodedImage> {
   const dataSet = parseDataSet(bytes, options.maxPixels);
   const uid = (dataSet.string(TAG.transferSyntaxUid) ?? '').replace(/[^0-9.]/g, '');
   const syntax = transferSyntax(uid);
   if (syntax.encoding === 'unsupported') throw unsupportedSyntax(syntax);
-  const element = pixelDataElement(dataSet);
+  pixelDataElement(dataSet);
   const layout = readLayout(dataSet, syntax, options.maxPixels);
-  const frames = Math.max(1, dataSet.intString(TAG.numberOfFrames) ?? 1);
+  const frame = await readFirstFrame(dataSet, syntax, layout, options.maxPixels);
+  const data = toDisplayPixels(frame.values, readDisplaySettings(dataSet, layout, frame.bitsStored));
+  const frames = numberOfFrames(dataSet);
   const warnings = frames > 1 ? [`multi-frame DICOM: using frame 1 of ${frames}`] : [];
-  let width = layout.columns;
-  let height = layout.rows;
-  let stored: Float32Array;
-  let bitsStored = layout.bitsStored;
-  if (syntax.encoding === 'jpeg-baseline') {
-    const decoded = await jpegFrame(encapsulatedFrame(dataSet, element, frames), options.maxPixels);
-    ({ width, height } = decoded);
-    stored = decoded.values;
-    bitsStored = 8;
-  } else {
-    if (element.encapsulatedPixelData)
-      throw new DecodeError('corrupt', 'DICOM native pixel data is encapsulated');
-    if (layout.photometric === 'YBR_FULL_422') {
-      throw new DecodeError('unsupported', 'DICOM uncompressed YBR_FULL_422 pixel data is not supported');
-    }
-    stored = nativeFrame(dataSet, element, layout);
-  }
-  const data = toDisplayPixels(stored, readDisplaySettings(dataSet, layout, bitsStored));
-  return { width, height, data, format: 'dicom', warnings };
+  return { width: frame.width, height: frame.height, data, format: 'dicom', warnings };
 }
 
 /**

@@ -7,6 +7,7 @@
 export type PixelEncoding =
   | 'native' // uncompressed, in the data set's byte order
   | 'jpeg-baseline' // encapsulated frames that are ordinary 8-bit JPEG files
+  | 'jpeg-lossless' // encapsulated JPEG process 14 frames (jpeg-lossless-decoder-js)
   | 'unsupported';
 
 export interface TransferSyntax {
@@ -46,13 +47,13 @@ export const TRANSFER_SYNTAXES: readonly TransferSyntax[] = [
     uid: '1.2.840.10008.1.2.4.57',
     name: 'JPEG Lossless, Non-Hierarchical (Process 14)',
     littleEndian: LE,
-    encoding: 'unsupported',
+    encoding: 'jpeg-lossless',
   },
   {
     uid: '1.2.840.10008.1.2.4.70',
     name: 'JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [Selection Value 1])',
     littleEndian: LE,
-    encoding: 'unsupported',
+    encoding: 'jpeg-lossless',
   },
   { uid: '1.2.840.10008.1.2.4.80', name: 'JPEG-LS Lossless', littleEndian: LE, encoding: 'unsupported' },
   {
@@ -112,4 +113,16 @@ export function transferSyntax(uid: string): TransferSyntax {
 /** The syntaxes the decoder reads, for `--help` and documentation. */
 export function supportedTransferSyntaxes(): TransferSyntax[] {
   return TRANSFER_SYNTAXES.filter((s) => s.encoding !== 'unsupported');
+}
+
+const ENCODING_NAMES: Record<Exclude<PixelEncoding, 'unsupported'>, string> = {
+  native: 'uncompressed (implicit/explicit VR little endian, big endian, deflated)',
+  'jpeg-baseline': 'JPEG baseline',
+  'jpeg-lossless': 'JPEG lossless (process 14)',
+};
+
+/** A one-line summary of what the decoder reads, for error messages. */
+export function supportedEncodingsSummary(): string {
+  const encodings = new Set(supportedTransferSyntaxes().map((s) => s.encoding));
+  return [...encodings].map((e) => ENCODING_NAMES[e as keyof typeof ENCODING_NAMES]).join(', ');
 }
