@@ -22,6 +22,7 @@ const { values } = parseArgs({
     'batch-size': { type: 'string', default: '32' },
     backend: { type: 'string', default: 'wasm' },
     heatmaps: { type: 'boolean', default: false },
+    'no-fold': { type: 'boolean', default: false },
   },
 });
 
@@ -52,7 +53,7 @@ const tmp = await mkdtemp(path.join(os.tmpdir(), 'cxr-bench-predict-'));
 try {
   const modelDir = values.model ?? path.join(tmp, 'model');
   if (!values.model) await randomDefaultModel(modelDir);
-  const predictor = await Predictor.load(modelDir, { backend });
+  const predictor = await Predictor.load(modelDir, { backend, foldBatchNorm: !values['no-fold'] });
   const files = await expandPaths([values.images!]);
   const count = Number(values.count);
   const inputs = Array.from({ length: count }, (_, i) => ({ ...files[i % files.length], name: `${i}` }));
@@ -64,7 +65,7 @@ try {
   const failed = results.filter((r) => r.error).length;
   console.log(
     `${count} images (${files.length} distinct full-resolution files), ${backend}, batch ${options.batchSize}` +
-      `${options.heatmaps ? ', heatmaps' : ''}: ${seconds.toFixed(2)} s = ${(count / seconds).toFixed(1)} images/s` +
+      `${options.heatmaps ? ', heatmaps' : ''}${values['no-fold'] ? ', batch norm not folded' : ''}: ${seconds.toFixed(2)} s = ${(count / seconds).toFixed(1)} images/s` +
       `${failed ? ` (${failed} failed)` : ''}`,
   );
   predictor.dispose();
