@@ -58,8 +58,35 @@ export interface ModelMetadata {
   data: DataFingerprint & { validation?: DataFingerprint };
   /** Validation metrics at the stored threshold (shape of evaluate's metrics.json), if known. */
   metrics?: Record<string, unknown>;
+  /** How the model was trained; `cxr train` writes a `TrainingSummary` here. */
   training?: Record<string, unknown>;
   versions: Record<string, string>;
+}
+
+/** What `cxr train` records in `metadata.training` (all fields optional for models made elsewhere). */
+export interface TrainingSummary {
+  epochsPlanned: number;
+  epochsRun: number;
+  /** Epoch whose weights were kept (best validation ROC-AUC). */
+  bestEpoch: number;
+  /** Why training ended before `epochsPlanned`, or null. */
+  stopReason: string | null;
+  batchSize: number;
+  learningRate: number;
+  /** e.g. "adam, 1-epoch linear warm-up, cosine decay to 2% of the base rate". */
+  schedule: string;
+  /** Loss weights of [NORMAL, PNEUMONIA] that balance the classes. */
+  classWeights: [number, number];
+  augmentation: string;
+  validation: { source: string; images: number; valFraction?: number };
+  /** Wall-clock training seconds (all epochs, across resumed sessions), and per epoch. */
+  seconds: number;
+  secondsPerEpoch: number;
+  imagesPerSecond: number;
+  machine: { cpus: number; cpuModel: string; backend: string };
+  /** The command line that reproduces the run. */
+  command: string;
+  warnings: string[];
 }
 
 const EPS = 1e-7;

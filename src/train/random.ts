@@ -3,6 +3,7 @@
  * seed and a few counters (epoch, batch), so a run resumed from a checkpoint draws exactly the numbers it would
  * have drawn had it never stopped, without storing any generator state.
  */
+import { seededRandom } from '../data/random.ts';
 
 /** A generator of uniform floats in [0, 1). */
 export type RandomSource = () => number;
@@ -31,24 +32,9 @@ export function deriveSeed(seed: number, ...parts: (string | number)[]): number 
   return h;
 }
 
-/** A small, fast generator with a 128-bit state (the "sfc32" design), seeded from one 32-bit number. */
+/** A seeded generator of uniform floats in [0, 1) (the data module's mulberry32). */
 export function createRandom(seed: number): RandomSource {
-  let a = 0x9e3779b9;
-  let b = 0x243f6a88;
-  let c = 0xb7e15162;
-  let d = seed >>> 0;
-  const next = (): number => {
-    const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) | 0;
-    return (t >>> 0) / 4294967296;
-  };
-  // Discard the first outputs: they still carry the structure of the constant part of the state.
-  for (let i = 0; i < 12; i++) next();
-  return next;
+  return seededRandom(seed);
 }
 
 /** An integer in [0, n). */

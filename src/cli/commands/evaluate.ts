@@ -1,0 +1,160 @@
+/** `cxr evaluate`: measure a saved model on a labelled dataset split; writes metrics.json and report.html. */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { SplitName } from '../../data/types.ts';
+import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
+import { DEFAULT_MODEL_DIR, type EvaluationResult, evaluateModel } from '../../evaluate/evaluate.ts';
+import type { ThresholdMetrics } from '../../evaluate/metrics.ts';
+import { buildEvaluationReport } from '../../evaluate/report.ts';
+import { DEFAULT_SCORE_BATCH_SIZE } from '../../evaluate/score.ts';
+import { CliError } from '../errors.ts';
+import { startProgress } from '../progress.ts';
+
+const SPLITS: SplitName[] = ['test', 'val', 'train', 'all'];
+
+interface EvaluateCommandOptions {
+  model: string;
+  data: string;
+  split?: SplitName;
+  out?: string;
+  batchSize: number;
+  bootstrap: number;
+  backend: BackendName;
+  cacheDir?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+function integerArg(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+    return n;
+  };
+}
+
+function defaultOutDir(result: EvaluationResult): string {
+  return path.join('reports', `evaluate-${result.metadata.name}-${result.split}`);
+}
+
+function row(name: string, a: number, b: number, ci?: [number, number]): string {
+  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '  n/a');
+  const interval = ci ? ` (${f(ci[0])}–${f(ci[1])})` : '';
+  return `  ${name.padEnd(12)} ${(f(a) + interval).padEnd(22)} ${f(b)}`;
+}
+
+/** The human-readable summary: metrics at the stored threshold (with 95% CIs) and at 0.5. */
+export function formatSummary(result: EvaluationResult, modelDir: string): string {
+  const m = result.metrics;
+  const h: ThresholdMetrics = m.atHalf;
+  const c = m.confusion;
+  return [
+    `${modelDir} on ${m.n} images (${result.split} split), threshold ${m.threshold.toFixed(4)} (${result.metadata.thresholdRule})`,
+    `  ${''.padEnd(12)} ${'at threshold (95% CI)'.padEnd(22)} at 0.5`,
+    row('accuracy', m.accuracy, h.accuracy, m.ci95.accuracy),
+    row('sensitivity', m.sensitivity, h.sensitivity, m.ci95.sensitivity),
+    row('specificity', m.specificity, h.specificity, m.ci95.specificity),
+    row('precision', m.precision, h.precision),
+    row('NPV', m.npv, h.npv),
+    row('F1', m.f1, h.f1),
+    row('ROC-AUC', m.rocAuc, h.rocAuc, m.ci95.rocAuc),
+    row('PR-AUC', m.prAuc, h.prAuc),
+    row('log-loss', m.logLoss, h.logLoss),
+    row('Brier', m.brier, h.brier),
+    row('ECE', m.ece, h.ece),
+    `  confusion at threshold: TP ${c.tp}  FN ${c.fn}  TN ${c.tn}  FP ${c.fp}`,
+    'Not a medical device: these numbers describe a triage aid, not a diagnostic test.',
+  ].join('\n');
+}
+
+async function writeOutputs(result: EvaluationResult, o: EvaluateCommandOptions): Promise<string> {
+  const outDir = o.out ?? defaultOutDir(result);
+  await mkdir(outDir, { recursive: true });
+  await writeFile(path.join(outDir, 'metrics.json'), `${JSON.stringify(result.metrics, null, 2)}\n`);
+  await writeFile(path.join(outDir, 'report.html'), await buildEvaluationReport(result, o.data));
+  return outDir;
+}
+
+async function evaluate(o: EvaluateCommandOptions): Promise<void> {
+  if (!existsSync(o.model)) {
+    throw new CliError(
+      `model directory ${o.model} does not exist; train one with \`cxr train\` or pass --model DIR`,
+    );
+  }
+  let result: EvaluationResult;
+  try {
+    result = await evaluateModel({
+      modelDir: o.model,
+      dataDir: o.data,
+      split: o.split,
+      batchSize: o.batchSize,
+      backend: o.backend,
+      cacheDir: o.cacheDir,
+      bootstrapSamples: o.bootstrap,
+      progress: (phase) => startProgress(phase, { quiet: o.quiet }),
+    });
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  for (const w of result.warnings) process.stderr.write(`cxr evaluate: warning: ${w}\n`);
+  let outDir: string | null = null;
+  try {
+    outDir = await writeOutputs(result, o);
+  } catch (err) {
+    // The measurement itself succeeded; a read-only folder must not swallow it.
+    process.stderr.write(`cxr evaluate: warning: could not write the report: ${(err as Error).message}\n`);
+  }
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(result.metrics)}\n`);
+    return;
+  }
+  process.stdout.write(`${formatSummary(result, o.model)}\n`);
+  if (outDir) process.stdout.write(`wrote ${path.join(outDir, 'metrics.json')} and report.html\n`);
+}
+
+const HELP_AFTER = `
+Scores every image of the chosen split with the model's own preprocessing, calibration and threshold, and
+measures it (positive class PNEUMONIA; 95% CIs from a 1,000-sample stratified bootstrap). Unreadable files are
+skipped with a warning and not counted.
+
+metrics.json (and --json output):
+  {"n", "threshold", "accuracy", "sensitivity", "specificity", "precision", "npv", "f1", "rocAuc", "prAuc",
+   "logLoss", "brier", "ece", "confusion": {"tp","fp","tn","fn"},
+   "ci95": {"accuracy": [lo,hi], "sensitivity": [...], "specificity": [...], "rocAuc": [...]},
+   "atHalf": { the same block at threshold 0.5 }}
+  An undefined metric (e.g. specificity on a folder without NORMAL images) is null.
+
+Examples:
+  cxr evaluate --data ../data/chest_xray                       test split, models/default
+  cxr evaluate --model runs/m1 --data ../data/chest_xray/test --json`;
+
+export function registerEvaluateCommand(program: Command): void {
+  program
+    .command('evaluate')
+    .description('Measure a model on a labelled dataset split (metrics.json + report.html)')
+    .option('-m, --model <dir>', 'model directory', DEFAULT_MODEL_DIR)
+    .requiredOption(
+      '-d, --data <dir>',
+      'dataset root (Kaggle layout) or one split folder with NORMAL/ and PNEUMONIA/',
+    )
+    .addOption(
+      new Option(
+        '--split <name>',
+        'split folder to evaluate (default: test if present, else the only one)',
+      ).choices(SPLITS),
+    )
+    .option(
+      '-o, --out <dir>',
+      'folder for metrics.json and report.html (default reports/evaluate-<model>-<split>)',
+    )
+    .option('-b, --batch-size <n>', 'images per forward pass', integerArg(1), DEFAULT_SCORE_BATCH_SIZE)
+    .option('--bootstrap <n>', 'bootstrap resamples for the confidence intervals', integerArg(0), 1000)
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_NAMES).default('wasm'))
+    .option('--cache-dir <dir>', 'decoded-pixel cache (default .cache/pixels or $CXR_CACHE_DIR)')
+    .option('--json', 'print exactly the metrics JSON on stdout and nothing else')
+    .option('-q, --quiet', 'no progress bars')
+    .addHelpText('after', HELP_AFTER)
+    .action(async (options: EvaluateCommandOptions) => evaluate(options));
+}

@@ -1,0 +1,212 @@
+/** `cxr train`: train a model on a dataset in the Kaggle layout and write a complete model directory. */
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
+import { THRESHOLD_RULES, type ThresholdRuleName } from '../../evaluate/threshold.ts';
+import { ARCHITECTURES } from '../../model/architectures.ts';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../train/config.ts';
+import { type TrainReporter, type TrainResult, trainModel } from '../../train/train.ts';
+import { CliError } from '../errors.ts';
+import { startProgress } from '../progress.ts';
+
+interface TrainCommandOptions {
+  data: string;
+  out: string;
+  valDir?: string;
+  arch?: string;
+  imageSize?: number;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  valFraction?: number;
+  seed?: number;
+  patience?: number;
+  thresholdRule?: ThresholdRuleName;
+  augment: boolean;
+  resume?: boolean;
+  backend: BackendName;
+  cacheDir?: string;
+  keepCheckpoints?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+function integerArg(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+    return n;
+  };
+}
+
+function fractionArg(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n > 0 && n < 1)) throw new InvalidArgumentError('expected a number in (0, 1)');
+  return n;
+}
+
+/** The user's settings only (undefined = default), so a resumed run can tell which ones were asked for. */
+function requestedConfig(o: TrainCommandOptions): Partial<TrainConfig> {
+  return {
+    architecture: o.arch,
+    imageSize: o.imageSize,
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    learningRate: o.lr,
+    valFraction: o.valFraction,
+    seed: o.seed,
+    patience: o.patience,
+    thresholdRule: o.thresholdRule,
+    augment: o.augment === false ? false : undefined,
+  };
+}
+
+/** The command line to record for reproduction (without --resume, which only matters to a killed run). */
+function reproducibleCommand(): string {
+  const args = process.argv.slice(2).filter((a) => a !== '--resume');
+  const quoted = args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`));
+  return `npm run -s cxr -- ${quoted.join(' ')}`;
+}
+
+function reporter(o: TrainCommandOptions): TrainReporter {
+  // With --json, stdout carries only the final JSON: epoch lines go to stderr.
+  const logStream = o.json ? process.stderr : process.stdout;
+  return {
+    phase: (name) =>
+      startProgress(name, {
+        quiet: o.quiet,
+        format: name.startsWith('epoch') ? 'loss {loss} | {ips} img/s' : undefined,
+      }),
+    log: (line) => {
+      if (!o.quiet) logStream.write(`${line}\n`);
+    },
+    warn: (message) => process.stderr.write(`cxr train: warning: ${message}\n`),
+  };
+}
+
+function summary(result: TrainResult): Record<string, unknown> {
+  const { metadata } = result;
+  return {
+    outDir: result.outDir,
+    architecture: metadata.architecture,
+    imageSize: metadata.preprocessing.imageSize,
+    threshold: metadata.threshold,
+    thresholdRule: metadata.thresholdRule,
+    temperature: metadata.calibration.temperature,
+    training: metadata.training,
+    validation: metadata.metrics,
+  };
+}
+
+function printSummary(result: TrainResult): void {
+  const m = result.metadata.metrics as {
+    accuracy: number;
+    sensitivity: number;
+    specificity: number;
+    rocAuc: number;
+  };
+  const t = result.metadata.training as { seconds: number; bestEpoch: number };
+  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+  process.stdout.write(
+    `saved ${result.outDir} (best epoch ${t.bestEpoch}, ${Math.round(t.seconds)} s of training)\n` +
+      `validation at threshold ${result.metadata.threshold.toFixed(4)} (${result.metadata.thresholdRule}): ` +
+      `accuracy ${f(m.accuracy)}, sensitivity ${f(m.sensitivity)}, specificity ${f(m.specificity)}, ` +
+      `ROC-AUC ${f(m.rocAuc)}\n` +
+      'see report.html and MODEL_CARD.md in the model directory. Not a medical device.\n',
+  );
+}
+
+async function train(o: TrainCommandOptions): Promise<void> {
+  let result: TrainResult;
+  try {
+    result = await trainModel({
+      dataDir: o.data,
+      outDir: o.out,
+      valDir: o.valDir,
+      config: requestedConfig(o),
+      resume: o.resume,
+      backend: o.backend,
+      cacheDir: o.cacheDir,
+      keepCheckpoints: o.keepCheckpoints,
+      command: reproducibleCommand(),
+      reporter: reporter(o),
+    });
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  if (o.json) process.stdout.write(`${JSON.stringify(summary(result), null, 2)}\n`);
+  else if (!o.quiet) printSummary(result);
+}
+
+function helpAfter(): string {
+  const archs = Object.entries(ARCHITECTURES)
+    .map(([name, a]) => `  ${name.padEnd(14)} ${a.description} (default size ${a.defaultImageSize})`)
+    .join('\n');
+  return `
+Architectures:
+${archs}
+
+What it does: trains on DIR/train (or DIR itself when it has no split folders), validating on a patient-level
+split carved from it (DIR/val is used only with >= 100 images per class; --val-dir overrides both). Classes are
+balanced by loss weights; images are augmented; the learning rate warms up then follows a cosine decay; the
+weights of the epoch with the best validation ROC-AUC are kept (early stop after --patience epochs without
+improvement). Then a temperature is fitted and the threshold chosen on validation. Test data is never read.
+
+Writes into MODEL_DIR: model.json + weights.bin, metadata.json, MODEL_CARD.md, history.json, report.html,
+training-curves.png and split.json. A checkpoint is saved after every epoch in MODEL_DIR/checkpoints/; after a
+crash or Ctrl-C, run the same command with --resume to continue exactly where it stopped.
+
+Example (the shipped model; see README):
+  cxr train --data ../shared/datasets/chest_xray --out models/default`;
+}
+
+export function registerTrainCommand(program: Command): void {
+  const d = DEFAULT_TRAIN_CONFIG;
+  program
+    .command('train')
+    .description('Train a pneumonia model and write a model directory (model, metadata, card, report)')
+    .requiredOption('-d, --data <dir>', 'dataset root (Kaggle layout: train/NORMAL, train/PNEUMONIA, ...)')
+    .requiredOption('-o, --out <dir>', 'model directory to write (MODEL_DIR)')
+    .option(
+      '--val-dir <dir>',
+      'validation images (NORMAL/ and PNEUMONIA/ folders) instead of a split of train',
+    )
+    .addOption(
+      new Option('--arch <name>', `architecture (default ${d.architecture})`).choices(
+        Object.keys(ARCHITECTURES),
+      ),
+    )
+    .option('--image-size <px>', "square input size (default: the architecture's)", integerArg(16))
+    .option('--epochs <n>', `maximum epochs (default ${d.epochs})`, integerArg(1))
+    .option('--batch-size <n>', `training batch size (default ${d.batchSize})`, integerArg(2))
+    .option('--lr <rate>', `peak learning rate of Adam (default ${d.learningRate})`, fractionArg)
+    .option(
+      '--val-fraction <f>',
+      `share of training patients used for validation (default ${d.valFraction})`,
+      fractionArg,
+    )
+    .option(
+      '--seed <n>',
+      `seed for split, initial weights, shuffling, augmentation, dropout (default ${d.seed})`,
+      integerArg(0),
+    )
+    .option(
+      '--patience <n>',
+      `epochs without validation AUC gain before stopping; 0 = never (default ${d.patience})`,
+      integerArg(0),
+    )
+    .addOption(
+      new Option(
+        '--threshold-rule <rule>',
+        `how to choose the threshold on validation (default ${d.thresholdRule}: max specificity with sensitivity >= 0.95)`,
+      ).choices(Object.keys(THRESHOLD_RULES)),
+    )
+    .option('--no-augment', 'train without augmentation')
+    .option('--resume', 'continue the interrupted run in MODEL_DIR/checkpoints (its settings are kept)')
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_NAMES).default('wasm'))
+    .option('--cache-dir <dir>', 'decoded-pixel cache (default .cache/pixels or $CXR_CACHE_DIR)')
+    .option('--keep-checkpoints', 'keep MODEL_DIR/checkpoints after the run finishes')
+    .option('--json', 'print a JSON summary on stdout (epoch lines go to stderr)')
+    .option('-q, --quiet', 'no progress bars or epoch lines')
+    .addHelpText('after', helpAfter())
+    .action(async (options: TrainCommandOptions) => train(options));
+}

@@ -1,0 +1,161 @@
+/**
+ * MODEL_CARD.md, generated from metadata.json so the card can never disagree with the model it describes.
+ * Sections follow the usual model-card outline: details, intended use, data and its limits, metrics, training,
+ * reproduction, caveats.
+ */
+import { ARCHITECTURES } from './architectures.ts';
+import type { ModelMetadata, TrainingSummary } from './metadata.ts';
+
+type Interval = [number | null, number | null];
+
+/** The subset of the metrics block the card shows. */
+interface CardMetrics {
+  n?: number;
+  accuracy?: number | null;
+  sensitivity?: number | null;
+  specificity?: number | null;
+  precision?: number | null;
+  npv?: number | null;
+  rocAuc?: number | null;
+  prAuc?: number | null;
+  ece?: number | null;
+  ci95?: Partial<Record<'accuracy' | 'sensitivity' | 'specificity' | 'rocAuc', Interval>>;
+}
+
+function num(x: number | null | undefined, digits = 3): string {
+  return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : 'n/a';
+}
+
+function interval(ci: Interval | undefined): string {
+  return ci && typeof ci[0] === 'number' && typeof ci[1] === 'number' ? `${num(ci[0])}–${num(ci[1])}` : '—';
+}
+
+function duration(seconds: number | undefined): string {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return 'unknown';
+  const m = Math.floor(seconds / 60);
+  return m > 0 ? `${m} min ${Math.round(seconds % 60)} s` : `${Math.round(seconds)} s`;
+}
+
+function metricsTable(m: CardMetrics): string {
+  const ci = m.ci95 ?? {};
+  const rows: [string, number | null | undefined, Interval | undefined][] = [
+    ['Accuracy', m.accuracy, ci.accuracy],
+    ['Sensitivity (recall of PNEUMONIA)', m.sensitivity, ci.sensitivity],
+    ['Specificity (recall of NORMAL)', m.specificity, ci.specificity],
+    ['Precision (PPV)', m.precision, undefined],
+    ['NPV', m.npv, undefined],
+    ['ROC-AUC', m.rocAuc, ci.rocAuc],
+    ['PR-AUC (average precision)', m.prAuc, undefined],
+    ['Expected calibration error (10 bins)', m.ece, undefined],
+  ];
+  return [
+    '| Metric | Value | 95% CI |',
+    '|---|---|---|',
+    ...rows.map(([name, value, c]) => `| ${name} | ${num(value)} | ${interval(c)} |`),
+  ].join('\n');
+}
+
+function detailsSection(md: ModelMetadata): string {
+  const arch = ARCHITECTURES[md.architecture];
+  return `## Model details
+
+- **Name / version:** ${md.name} ${md.version}, created ${md.createdAt}
+- **Architecture:** \`${md.architecture}\`${arch ? ` — ${arch.description}` : ''}
+- **Input:** ${md.preprocessing.imageSize}×${md.preprocessing.imageSize} grey-scale, image stretched to a square (aspect ratio not kept), grey values 0–255 (scaled inside the model)
+- **Output:** calibrated probability of ${md.positiveClass} (temperature scaling, T = ${num(md.calibration.temperature)})
+- **Operating threshold:** ${num(md.threshold, 4)} (${md.thresholdRule}, chosen on validation data); at or above it an image is flagged for early reading
+- **Seed:** ${md.seed}
+- **Software:** ${Object.entries(md.versions)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}`;
+}
+
+const INTENDED_USE = `## Intended use
+
+- **Use:** a triage aid that orders a worklist of paediatric frontal (AP) chest X-rays so that images likely to
+  show pneumonia are read first by a qualified reader.
+- **Not a diagnosis, not a medical device.** The output is a probability and a flag, never a finding; every image
+  must still be read by a clinician, and no treatment decision may rest on it.
+- **Out of scope:** adults; lateral or PA views taken differently from the training data; other centres, scanners
+  or populations without a local validation first; telling bacterial from viral pneumonia; any other disease.`;
+
+function dataSection(md: ModelMetadata): string {
+  const d = md.data;
+  const val = d.validation;
+  return `## Training data and its limits
+
+- **Source:** "Chest X-Ray Images (Pneumonia)" — Kermany, Zhang, Goldbaum (2018), Mendeley Data v2,
+  doi:10.17632/rscbjbr9sj.2 (CC BY 4.0); Kermany et al., Cell 172(5):1122–1131, 2018.
+- **Training images:** ${d.count} (${d.classCounts.NORMAL} NORMAL, ${d.classCounts.PNEUMONIA} PNEUMONIA); file-list
+  sha256 \`${d.sha256}\`.
+- **Validation images:** ${val ? `${val.count} (${val.classCounts.NORMAL} NORMAL, ${val.classCounts.PNEUMONIA} PNEUMONIA), sha256 \`${val.sha256}\`` : 'not recorded'}.
+- **Who is in it:** children aged 1–5 years, all from one centre (Guangzhou Women and Children's Medical Center),
+  anterior-posterior views only. Nothing is known about performance on other ages, centres, equipment or views.
+- **Limits:** labels are image-level grades, not confirmed diagnoses; the copies used were resized to 224×224
+  without keeping the aspect ratio; the set holds byte-identical duplicates (removed from validation when they
+  also appear in training); the official test split was collected apart from the training split and is known to
+  be harder than any split carved from training data.`;
+}
+
+function metricsSection(md: ModelMetadata): string {
+  const m = md.metrics as CardMetrics | undefined;
+  if (!m) return '## Validation metrics\n\nNot recorded.';
+  return `## Validation metrics
+
+On ${m.n ?? 'the'} validation images, at the stored threshold, with 95% confidence intervals from a 1,000-sample
+stratified bootstrap. The threshold and the temperature were fitted on these same images, so sensitivity and
+specificity here are optimistic; measure on held-out data (\`cxr evaluate\`) before relying on them.
+
+${metricsTable(m)}`;
+}
+
+function trainingSection(t: Partial<TrainingSummary>): string {
+  const machine = t.machine
+    ? `${t.machine.cpus} × ${t.machine.cpuModel}, TF.js ${t.machine.backend} backend`
+    : 'unknown';
+  return `## Training
+
+- **Epochs:** ${t.epochsRun ?? '?'} of ${t.epochsPlanned ?? '?'} planned; weights of epoch ${t.bestEpoch ?? '?'} kept (best validation ROC-AUC)${t.stopReason ? `; ${t.stopReason}` : ''}
+- **Optimisation:** batch ${t.batchSize ?? '?'}, learning rate ${t.learningRate ?? '?'}, ${t.schedule ?? ''}
+- **Class balance:** loss weights NORMAL ${num(t.classWeights?.[0])}, PNEUMONIA ${num(t.classWeights?.[1])}
+- **Augmentation:** ${t.augmentation ?? 'unknown'}
+- **Validation set:** ${t.validation ? `${t.validation.images} images (${t.validation.source}${t.validation.valFraction ? `, ${Math.round(t.validation.valFraction * 100)}% of training patients` : ''})` : 'unknown'}
+- **Training time:** ${duration(t.seconds)} (${duration(t.secondsPerEpoch)} per epoch, ${Math.round(t.imagesPerSecond ?? 0)} images/s) on ${machine}`;
+}
+
+function reproduceSection(t: Partial<TrainingSummary>): string {
+  return `## How to reproduce
+
+\`\`\`sh
+${t.command ?? 'npm run -s cxr -- train --data ../shared/datasets/chest_xray --out models/default'}
+\`\`\`
+
+The same data, seed and settings give the same split, the same initial weights and the same sequence of batches,
+augmentations and dropout masks; a killed run continues with \`--resume\`. Floating-point results can still differ
+slightly across CPUs and TF.js versions. Evaluate with
+\`npm run -s cxr -- evaluate --model <dir> --data <dataset> --json\`.`;
+}
+
+const CAVEATS = `## Caveats and recommendations
+
+- Probabilities are calibrated on validation data from the training centre; they drift on other populations.
+  Re-check calibration and the threshold locally before use.
+- The threshold favours sensitivity (missing pneumonia costs more than reading a normal image early); expect more
+  false alarms than misses.
+- Performance has not been measured per sex, age group, pneumonia subtype or image quality.`;
+
+/** Renders MODEL_CARD.md for a trained model. */
+export function renderModelCard(metadata: ModelMetadata): string {
+  const training = (metadata.training ?? {}) as Partial<TrainingSummary>;
+  return `${[
+    `# Model card: ${metadata.name}`,
+    '> **Not a medical device.** Pneumoscope ranks chest X-rays for reading order; it does not diagnose.',
+    detailsSection(metadata),
+    INTENDED_USE,
+    dataSection(metadata),
+    metricsSection(metadata),
+    trainingSection(training),
+    reproduceSection(training),
+    CAVEATS,
+  ].join('\n\n')}\n`;
+}

@@ -1,0 +1,85 @@
+/**
+ * Training batches from packed pixels: images are gathered by index into one reusable byte buffer, optionally
+ * augmented there, and turned into a single float32 tensor per batch.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** A labelled set of images at one size, as training sees it. */
+export interface PixelSet {
+  /** imageSize² grey bytes per image, back to back. */
+  pixels: Uint8Array;
+  /** 0 = NORMAL, 1 = PNEUMONIA, one per image. */
+  labels: Uint8Array;
+}
+
+/**
+ * Augments a batch in place: `pixels` holds `count` images of imageSize² bytes. Must be a pure function of its
+ * inputs and `seed`, so that a resumed run sees the same augmented images.
+ */
+export type BatchAugment = (batch: {
+  pixels: Uint8Array;
+  count: number;
+  imageSize: number;
+  seed: number;
+}) => void;
+
+/** Weights that make both classes count equally in the loss: n / (2 n_class), so their mean over the set is 1. */
+export function balancedClassWeights(labels: Uint8Array): [number, number] {
+  let positives = 0;
+  for (const y of labels) positives += y;
+  const negatives = labels.length - positives;
+  if (positives === 0 || negatives === 0) {
+    throw new Error(
+      `training needs images of both classes; got ${negatives} NORMAL and ${positives} PNEUMONIA`,
+    );
+  }
+  return [labels.length / (2 * negatives), labels.length / (2 * positives)];
+}
+
+/** The tensors of one training batch. */
+export interface TrainingBatch {
+  x: tf.Tensor4D;
+  /** Labels, [n, 1]. */
+  y: tf.Tensor2D;
+  /** Per-sample loss weights, [n, 1]. */
+  weights: tf.Tensor2D;
+  labels: Uint8Array;
+}
+
+/** Reusable buffers for building batches of up to `batchSize` images. */
+export class BatchBuilder {
+  private readonly bytes: Uint8Array;
+  private readonly area: number;
+
+  constructor(
+    private readonly set: PixelSet,
+    private readonly imageSize: number,
+    batchSize: number,
+    private readonly classWeights: [number, number],
+    private readonly augment?: BatchAugment,
+  ) {
+    this.area = imageSize * imageSize;
+    this.bytes = new Uint8Array(batchSize * this.area);
+  }
+
+  /** Builds the batch of images `indices` (caller disposes the tensors), augmented with `seed`. */
+  build(indices: ArrayLike<number>, seed: number): TrainingBatch {
+    const n = indices.length;
+    const labels = new Uint8Array(n);
+    const weights = new Float32Array(n);
+    for (let k = 0; k < n; k++) {
+      const i = indices[k];
+      this.bytes.set(this.set.pixels.subarray(i * this.area, (i + 1) * this.area), k * this.area);
+      labels[k] = this.set.labels[i];
+      weights[k] = this.classWeights[labels[k]];
+    }
+    const batch = this.bytes.subarray(0, n * this.area);
+    this.augment?.({ pixels: batch, count: n, imageSize: this.imageSize, seed });
+    return {
+      x: tf.tensor4d(Float32Array.from(batch), [n, this.imageSize, this.imageSize, 1]),
+      y: tf.tensor2d(Float32Array.from(labels), [n, 1]),
+      weights: tf.tensor2d(weights, [n, 1]),
+      labels,
+    };
+  }
+}

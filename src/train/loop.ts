@@ -1,0 +1,253 @@
+/**
+ * The epoch loop. It only trains and measures; everything else (progress, logging, checkpoints, early stopping)
+ * is a hook, so the loop stays small and each concern can be tested on its own.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { PROBABILITY_EPS } from '../evaluate/calibration.ts';
+import { confusionAt, ratesFrom } from '../evaluate/confusion.ts';
+import { orNaN } from '../evaluate/errors.ts';
+import { rocAuc } from '../evaluate/roc.ts';
+import { predictRawProbabilities } from '../evaluate/score.ts';
+import { type BatchAugment, BatchBuilder, balancedClassWeights, type PixelSet } from './batches.ts';
+import { deriveSeed, seededPermutation } from './random.ts';
+import { type LearningRateSchedule, learningRateAt } from './schedule.ts';
+import { trainStep } from './step.ts';
+
+/** The numbers of one finished epoch (one entry of history.json). */
+export interface EpochRecord {
+  /** 1-based. */
+  epoch: number;
+  /** Learning rate of the epoch's last step. */
+  learningRate: number;
+  /** Class-weighted cross-entropy, mean over the epoch's batches (augmented images, training mode). */
+  trainLoss: number;
+  /** At 0.5 on the raw outputs, over the epoch's augmented images. */
+  trainAccuracy: number;
+  trainAuc: number;
+  /** Class-weighted cross-entropy on validation (same weights as training, so the two are comparable). */
+  valLoss: number;
+  valAccuracy: number;
+  valAuc: number;
+  /** Wall-clock seconds of the epoch, validation included. */
+  seconds: number;
+  /** Training images per second (validation excluded). */
+  imagesPerSecond: number;
+}
+
+/** The best epoch so far by validation ROC-AUC (ties broken by lower validation loss). */
+export interface BestEpoch {
+  epoch: number;
+  valAuc: number;
+  valLoss: number;
+}
+
+/** Everything about a run's progress that a checkpoint must restore. JSON-serialisable. */
+export interface TrainingState {
+  epochsDone: number;
+  history: EpochRecord[];
+  best: BestEpoch | null;
+  /** Why training ended early, once it has (e.g. early stopping). */
+  stopReason: string | null;
+  /** Sum of epoch times, across resumed sessions. */
+  trainingSeconds: number;
+}
+
+export function initialTrainingState(): TrainingState {
+  return { epochsDone: 0, history: [], best: null, stopReason: null, trainingSeconds: 0 };
+}
+
+export interface LoopSettings {
+  epochs: number;
+  batchSize: number;
+  imageSize: number;
+  seed: number;
+  schedule: Omit<LearningRateSchedule, 'totalSteps' | 'warmupSteps'> & { warmupEpochs: number };
+  /** Validation batch size (inference only, so larger than the training batch). */
+  evalBatchSize?: number;
+}
+
+/** Progress within an epoch, reported after every batch. */
+export interface BatchProgress {
+  epoch: number;
+  epochs: number;
+  batch: number;
+  batches: number;
+  /** Running mean of the batch losses of this epoch. */
+  loss: number;
+  imagesPerSecond: number;
+}
+
+/** What an epoch-end hook sees. It may set `state.stopReason` to end training after this epoch. */
+export interface EpochContext {
+  record: EpochRecord;
+  state: TrainingState;
+  /** Whether this epoch became the best one. */
+  improved: boolean;
+  model: tfl.LayersModel;
+  optimizer: tf.Optimizer;
+}
+
+export interface TrainingHooks {
+  onBatchEnd?(progress: BatchProgress): void;
+  /** Called in order after each epoch; awaited (checkpoint writers are async). */
+  onEpochEnd?(context: EpochContext): void | Promise<void>;
+}
+
+export interface RunTrainingOptions {
+  model: tfl.LayersModel;
+  optimizer: tf.Optimizer;
+  train: PixelSet;
+  val: PixelSet;
+  settings: LoopSettings;
+  /** Restored from a checkpoint when resuming; a fresh state otherwise. */
+  state: TrainingState;
+  hooks?: TrainingHooks[];
+  augment?: BatchAugment;
+}
+
+/** Two AUCs closer than this count as equal; the validation loss decides then. */
+const AUC_TIE = 1e-4;
+
+function isBetter(record: EpochRecord, best: BestEpoch | null): boolean {
+  if (best === null) return true;
+  if (Number.isNaN(best.valAuc) || record.valAuc > best.valAuc + AUC_TIE) return true;
+  return Math.abs(record.valAuc - best.valAuc) <= AUC_TIE && record.valLoss < best.valLoss;
+}
+
+function weightedLoss(
+  labels: Uint8Array,
+  probabilities: ArrayLike<number>,
+  weights: [number, number],
+): number {
+  let sum = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const p = Math.min(1 - PROBABILITY_EPS, Math.max(PROBABILITY_EPS, probabilities[i]));
+    sum -= weights[labels[i]] * (labels[i] === 1 ? Math.log(p) : Math.log(1 - p));
+  }
+  return sum / labels.length;
+}
+
+function accuracyAtHalf(labels: Uint8Array, probabilities: ArrayLike<number>): number {
+  return ratesFrom(confusionAt(labels, probabilities, 0.5)).accuracy;
+}
+
+/**
+ * Optimiser steps per epoch. A last batch of a few images would give batch norm noisy statistics, so it is
+ * dropped when under half a batch; the shuffle changes which images sit out from epoch to epoch.
+ */
+export function stepsPerEpoch(count: number, batchSize: number): number {
+  const full = Math.floor(count / batchSize);
+  return full > 0 && count % batchSize < batchSize / 2 ? full : Math.ceil(count / batchSize);
+}
+
+/** The full schedule of a run with these settings and training-set size. */
+export function scheduleFor(settings: LoopSettings, trainCount: number): LearningRateSchedule {
+  const steps = stepsPerEpoch(trainCount, settings.batchSize);
+  const { warmupEpochs, ...rest } = settings.schedule;
+  return { ...rest, warmupSteps: Math.round(warmupEpochs * steps), totalSteps: settings.epochs * steps };
+}
+
+interface EpochTrainResult {
+  loss: number;
+  accuracy: number;
+  auc: number;
+  learningRate: number;
+  imagesPerSecond: number;
+}
+
+async function trainOneEpoch(options: RunTrainingOptions, epoch: number): Promise<EpochTrainResult> {
+  const { model, optimizer, train, settings } = options;
+  const count = train.labels.length;
+  const batches = stepsPerEpoch(count, settings.batchSize);
+  const schedule = scheduleFor(settings, count);
+  const weights = balancedClassWeights(train.labels);
+  const builder = new BatchBuilder(train, settings.imageSize, settings.batchSize, weights, options.augment);
+  const order = seededPermutation(count, deriveSeed(settings.seed, 'shuffle', epoch));
+  const used = Math.min(count, batches * settings.batchSize);
+  const seenLabels = new Uint8Array(used);
+  const seenProbabilities = new Float32Array(used);
+  let lossSum = 0;
+  let learningRate = 0;
+  const started = performance.now();
+  for (let b = 0; b < batches; b++) {
+    const indices = order.subarray(b * settings.batchSize, Math.min(used, (b + 1) * settings.batchSize));
+    const batch = builder.build(indices, deriveSeed(settings.seed, 'augment', epoch, b));
+    learningRate = learningRateAt(schedule, (epoch - 1) * batches + b);
+    try {
+      const step = trainStep({
+        model,
+        optimizer,
+        batch,
+        learningRate,
+        seed: deriveSeed(settings.seed, 'dropout', epoch, b),
+      });
+      if (!Number.isFinite(step.loss)) {
+        throw new Error(`training diverged: loss is ${step.loss} at epoch ${epoch}, batch ${b + 1}`);
+      }
+      lossSum += step.loss;
+      seenLabels.set(batch.labels, b * settings.batchSize);
+      seenProbabilities.set(step.probabilities, b * settings.batchSize);
+    } finally {
+      batch.x.dispose();
+      batch.y.dispose();
+      batch.weights.dispose();
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const images = Math.min(used, (b + 1) * settings.batchSize);
+    for (const hook of options.hooks ?? []) {
+      hook.onBatchEnd?.({
+        epoch,
+        epochs: settings.epochs,
+        batch: b + 1,
+        batches,
+        loss: lossSum / (b + 1),
+        imagesPerSecond: images / Math.max(seconds, 1e-9),
+      });
+    }
+    // Let timers and signal handlers run between steps (each step is one long synchronous call).
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return {
+    loss: lossSum / batches,
+    accuracy: accuracyAtHalf(seenLabels, seenProbabilities),
+    auc: orNaN(() => rocAuc(seenLabels, seenProbabilities)),
+    learningRate,
+    imagesPerSecond: used / Math.max((performance.now() - started) / 1000, 1e-9),
+  };
+}
+
+/** Trains from `state.epochsDone + 1` to `settings.epochs` (or until a hook stops it); returns the final state. */
+export async function runTraining(options: RunTrainingOptions): Promise<TrainingState> {
+  const { settings, state, val, model } = options;
+  const weights = balancedClassWeights(options.train.labels);
+  for (let epoch = state.epochsDone + 1; epoch <= settings.epochs && state.stopReason === null; epoch++) {
+    const started = performance.now();
+    const trained = await trainOneEpoch(options, epoch);
+    const valProbabilities = await predictRawProbabilities(model, val.pixels, {
+      imageSize: settings.imageSize,
+      batchSize: settings.evalBatchSize,
+    });
+    const record: EpochRecord = {
+      epoch,
+      learningRate: trained.learningRate,
+      trainLoss: trained.loss,
+      trainAccuracy: trained.accuracy,
+      trainAuc: trained.auc,
+      valLoss: weightedLoss(val.labels, valProbabilities, weights),
+      valAccuracy: accuracyAtHalf(val.labels, valProbabilities),
+      valAuc: orNaN(() => rocAuc(val.labels, valProbabilities)),
+      seconds: (performance.now() - started) / 1000,
+      imagesPerSecond: trained.imagesPerSecond,
+    };
+    const improved = isBetter(record, state.best);
+    if (improved) state.best = { epoch, valAuc: record.valAuc, valLoss: record.valLoss };
+    state.history.push(record);
+    state.epochsDone = epoch;
+    state.trainingSeconds += record.seconds;
+    for (const hook of options.hooks ?? []) {
+      await hook.onEpochEnd?.({ record, state, improved, model, optimizer: options.optimizer });
+    }
+  }
+  return state;
+}

@@ -1,0 +1,340 @@
+/**
+ * `cxr train` as a function: prepare data, build (or restore) the model, run the epoch loop with its hooks,
+ * then calibrate, choose the threshold and write the model directory (model, metadata.json, MODEL_CARD.md,
+ * history.json, report.html, training-curves.png, split.json).
+ */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { ProgressCallback } from '../cli/progress.ts';
+import { type BackendName, initEngine } from '../engine/backend.ts';
+import type { EvaluationMetrics } from '../evaluate/metrics.ts';
+import { thresholdRuleByName } from '../evaluate/threshold.ts';
+import { createModel } from '../model/architectures.ts';
+import { renderModelCard } from '../model/card.ts';
+import { saveModel } from '../model/io.ts';
+import {
+  METADATA_FORMAT,
+  METADATA_FORMAT_VERSION,
+  type ModelMetadata,
+  type TrainingSummary,
+} from '../model/metadata.ts';
+import { describeAugmentation, trainingAugment } from './augment.ts';
+import { balancedClassWeights } from './batches.ts';
+import {
+  CHECKPOINT_DIR,
+  type CheckpointManifest,
+  readCheckpoint,
+  removeCheckpoints,
+  restoreCheckpoint,
+} from './checkpoint.ts';
+import { configDifferences, resolveTrainConfig, type TrainConfig } from './config.ts';
+import { type PreparedData, prepareTrainingData } from './data.ts';
+import { chooseOperatingPoint } from './finalize.ts';
+import { BestWeights, batchProgress, checkpointing, earlyStopping, epochLog } from './hooks.ts';
+import {
+  type EpochRecord,
+  initialTrainingState,
+  runTraining,
+  type TrainingHooks,
+  type TrainingState,
+} from './loop.ts';
+import { deriveSeed, withSeededMathRandom } from './random.ts';
+import { buildTrainingReport, TRAINING_CURVES_PNG } from './report.ts';
+
+export const HISTORY_JSON = 'history.json';
+export const REPORT_HTML = 'report.html';
+export const SPLIT_JSON = 'split.json';
+
+/** What a checkpoint stores besides weights: the run's settings and the data they were applied to. */
+interface RunRecord {
+  config: TrainConfig;
+  trainSha256: string;
+}
+
+/** Where a run reports what it is doing. The CLI turns these into progress bars and log lines. */
+export interface TrainReporter {
+  /** A progress bar for a named phase ("load train images", "epoch 3/20", ...). */
+  phase?(name: string): { update: ProgressCallback; stop(): void };
+  /** One line per epoch, and notes. */
+  log?(line: string): void;
+  warn?(message: string): void;
+}
+
+export interface TrainOptions {
+  dataDir: string;
+  outDir: string;
+  valDir?: string;
+  /** Settings given by the user; missing ones take defaults (or, when resuming, the checkpoint's). */
+  config?: Partial<TrainConfig>;
+  resume?: boolean;
+  backend?: BackendName;
+  cacheDir?: string | null;
+  /** Keep checkpoints/ after a successful run (default: removed, the saved model supersedes them). */
+  keepCheckpoints?: boolean;
+  /** The command line, recorded in metadata for reproduction. */
+  command?: string;
+  /** Bootstrap resamples for the validation CIs (default 1,000). */
+  bootstrapSamples?: number;
+  reporter?: TrainReporter;
+  /** Extra hooks, run after the built-in ones (tests use one to simulate a killed run). */
+  hooks?: TrainingHooks[];
+}
+
+export interface TrainResult {
+  outDir: string;
+  metadata: ModelMetadata;
+  history: EpochRecord[];
+  warnings: string[];
+}
+
+/** The settings of this run: the checkpoint's when resuming (warning about any asked-for difference). */
+async function runSettings(options: TrainOptions, checkpointDir: string) {
+  const manifest = await readCheckpoint<RunRecord>(checkpointDir);
+  if (options.resume) {
+    if (!manifest) throw new Error(`nothing to resume: no checkpoint in ${checkpointDir}`);
+    const differences = configDifferences(manifest.config.config, options.config ?? {});
+    for (const d of differences) options.reporter?.warn?.(`--resume keeps the checkpoint's settings (${d})`);
+    return { config: manifest.config.config, manifest };
+  }
+  if (manifest) {
+    throw new Error(
+      `${options.outDir} holds the checkpoint of an unfinished run (epoch ${manifest.state.epochsDone}); ` +
+        `continue it with --resume or delete ${checkpointDir}`,
+    );
+  }
+  return { config: resolveTrainConfig(options.config ?? {}), manifest: null };
+}
+
+/** Builds the model with seeded initial weights: the initialisers draw from Math.random, seeded here. */
+export function createSeededModel(config: TrainConfig): tfl.LayersModel {
+  return withSeededMathRandom(deriveSeed(config.seed, 'init'), () =>
+    createModel(config.architecture, {
+      imageSize: config.imageSize,
+      dropout: config.dropout,
+      l2: config.l2,
+    }),
+  );
+}
+
+function versions(backend: string): Record<string, string> {
+  return {
+    pneumoscope: process.env.npm_package_version ?? '0.1.0',
+    'tfjs-core': tf.version_core,
+    'tfjs-layers': tfl.version_layers,
+    node: process.version,
+    backend,
+  };
+}
+
+function scheduleText(config: TrainConfig): string {
+  const warmup = config.warmupEpochs > 0 ? `${config.warmupEpochs}-epoch linear warm-up, ` : '';
+  return `adam, ${warmup}cosine decay to ${config.finalLearningRateFactor * 100}% of the base rate`;
+}
+
+function trainingSummary(
+  config: TrainConfig,
+  state: TrainingState,
+  data: PreparedData,
+  extra: { backend: string; command: string; warnings: string[] },
+): TrainingSummary {
+  const cpus = os.cpus();
+  const images = state.history.reduce((n, r) => n + r.imagesPerSecond * r.seconds, 0);
+  return {
+    epochsPlanned: config.epochs,
+    epochsRun: state.epochsDone,
+    bestEpoch: state.best?.epoch ?? state.epochsDone,
+    stopReason: state.stopReason,
+    batchSize: config.batchSize,
+    learningRate: config.learningRate,
+    schedule: scheduleText(config),
+    classWeights: balancedClassWeights(data.train.labels),
+    augmentation: describeAugmentation(config.augment),
+    validation: {
+      source: data.valSource,
+      images: data.val.labels.length,
+      ...(data.valSource === 'carved' ? { valFraction: config.valFraction } : {}),
+    },
+    seconds: state.trainingSeconds,
+    secondsPerEpoch: state.trainingSeconds / Math.max(1, state.epochsDone),
+    imagesPerSecond:
+      images /
+      Math.max(
+        1e-9,
+        state.history.reduce((s, r) => s + r.seconds, 0),
+      ),
+    machine: { cpus: cpus.length, cpuModel: cpus[0]?.model.trim() ?? 'unknown', backend: extra.backend },
+    command: extra.command,
+    warnings: extra.warnings,
+  };
+}
+
+function buildMetadata(options: {
+  outDir: string;
+  config: TrainConfig;
+  data: PreparedData;
+  operating: { temperature: number; threshold: number; rule: string; metrics: EvaluationMetrics };
+  training: TrainingSummary;
+  backend: string;
+}): ModelMetadata {
+  const { config, data, operating } = options;
+  return {
+    format: METADATA_FORMAT,
+    formatVersion: METADATA_FORMAT_VERSION,
+    name: path.basename(path.resolve(options.outDir)),
+    version: process.env.npm_package_version ?? '0.1.0',
+    architecture: config.architecture,
+    createdAt: new Date().toISOString(),
+    preprocessing: { imageSize: config.imageSize, channels: 1, resize: 'stretch', inputRange: [0, 255] },
+    classNames: ['NORMAL', 'PNEUMONIA'],
+    positiveClass: 'PNEUMONIA',
+    threshold: operating.threshold,
+    thresholdRule: operating.rule,
+    calibration: { method: 'temperature', temperature: operating.temperature },
+    seed: config.seed,
+    data: { ...data.trainFingerprint, validation: data.valFingerprint },
+    metrics: operating.metrics as unknown as Record<string, unknown>,
+    training: options.training as unknown as Record<string, unknown>,
+    versions: versions(options.backend),
+  };
+}
+
+function defaultCommand(options: TrainOptions, config: TrainConfig): string {
+  return (
+    `npm run -s cxr -- train --data ${options.dataDir} --out ${options.outDir} --arch ${config.architecture} ` +
+    `--image-size ${config.imageSize} --epochs ${config.epochs} --batch-size ${config.batchSize} ` +
+    `--lr ${config.learningRate} --seed ${config.seed}`
+  );
+}
+
+/** Restores a checkpoint into a fresh model/optimizer, or starts from scratch. */
+async function startingPoint(
+  checkpointDir: string,
+  manifest: CheckpointManifest<RunRecord> | null,
+  model: tfl.LayersModel,
+  optimizer: tf.Optimizer,
+  data: PreparedData,
+) {
+  if (!manifest) return { state: initialTrainingState(), best: new BestWeights() };
+  if (manifest.config.trainSha256 !== data.trainFingerprint.sha256) {
+    throw new Error(
+      "cannot resume: the training images differ from the checkpoint's (file list hash changed); " +
+        `train again without --resume after deleting ${checkpointDir}`,
+    );
+  }
+  const best = await restoreCheckpoint(checkpointDir, manifest, model, optimizer);
+  return { state: manifest.state, best: new BestWeights(best) };
+}
+
+export async function trainModel(options: TrainOptions): Promise<TrainResult> {
+  const outDir = path.resolve(options.outDir);
+  const checkpointDir = path.join(outDir, CHECKPOINT_DIR);
+  const { config, manifest } = await runSettings(options, checkpointDir);
+  const reporter = options.reporter ?? {};
+  const backend = await initEngine({ backend: options.backend });
+  const data = await prepareTrainingData({
+    dataDir: options.dataDir,
+    valDir: options.valDir,
+    valFraction: config.valFraction,
+    seed: config.seed,
+    imageSize: config.imageSize,
+    cacheDir: options.cacheDir,
+    splitManifest: path.join(outDir, SPLIT_JSON),
+    progress: reporter.phase,
+  });
+  for (const w of data.warnings) reporter.warn?.(w);
+  reporter.log?.(
+    `training on ${data.train.labels.length} images, validating on ${data.val.labels.length} (${data.valSource}); ` +
+      `${config.architecture} at ${config.imageSize} px, ${config.epochs} epochs, batch ${config.batchSize}`,
+  );
+  const model = createSeededModel(config);
+  const optimizer = tf.train.adam(config.learningRate);
+  const { state, best } = await startingPoint(checkpointDir, manifest, model, optimizer, data);
+  if (manifest) reporter.log?.(`resuming after epoch ${state.epochsDone} from ${checkpointDir}`);
+  let bar: ReturnType<NonNullable<TrainReporter['phase']>> | undefined;
+  const hooks: TrainingHooks[] = [
+    batchProgress((p) => {
+      if (p.batch === 1) bar = reporter.phase?.(`epoch ${p.epoch}/${p.epochs}`);
+      bar?.update(p.batch, p.batches, { loss: p.loss.toFixed(4), ips: Math.round(p.imagesPerSecond) });
+      if (p.batch === p.batches) bar?.stop();
+    }),
+    best,
+    earlyStopping(config.patience),
+    epochLog((line) => reporter.log?.(line), config.epochs),
+    checkpointing<RunRecord>({
+      dir: checkpointDir,
+      config: { config, trainSha256: data.trainFingerprint.sha256 },
+      best,
+    }),
+    ...(options.hooks ?? []),
+  ];
+  try {
+    await runTraining({
+      model,
+      optimizer,
+      train: data.train,
+      val: data.val,
+      settings: {
+        epochs: config.epochs,
+        batchSize: config.batchSize,
+        imageSize: config.imageSize,
+        seed: config.seed,
+        schedule: {
+          base: config.learningRate,
+          warmupEpochs: config.warmupEpochs,
+          finalFactor: config.finalLearningRateFactor,
+        },
+      },
+      state,
+      hooks,
+      augment: config.augment ? trainingAugment() : undefined,
+    });
+    if (state.stopReason) reporter.log?.(state.stopReason);
+    if (best.tensors) model.setWeights(best.tensors);
+    const operating = await chooseOperatingPoint({
+      model,
+      val: data.val,
+      imageSize: config.imageSize,
+      rule: thresholdRuleByName(config.thresholdRule),
+      seed: config.seed,
+      bootstrapSamples: options.bootstrapSamples,
+    });
+    const warnings = data.warnings;
+    const training = trainingSummary(config, state, data, {
+      backend,
+      command: options.command ?? defaultCommand(options, config),
+      warnings,
+    });
+    const metadata = buildMetadata({
+      outDir,
+      config,
+      data,
+      operating: {
+        temperature: operating.calibration.temperature,
+        threshold: operating.threshold.threshold,
+        rule: operating.threshold.rule,
+        metrics: operating.metrics,
+      },
+      training,
+      backend,
+    });
+    await saveModel(model, outDir, metadata, renderModelCard(metadata));
+    await writeFile(path.join(outDir, HISTORY_JSON), `${JSON.stringify(state.history, null, 2)}\n`);
+    const report = await buildTrainingReport({
+      metadata,
+      history: state.history,
+      metrics: operating.metrics,
+    });
+    await writeFile(path.join(outDir, REPORT_HTML), report.html);
+    await writeFile(path.join(outDir, TRAINING_CURVES_PNG), report.curvesPng);
+    if (!options.keepCheckpoints && existsSync(checkpointDir)) await removeCheckpoints(checkpointDir);
+    return { outDir, metadata, history: state.history, warnings };
+  } finally {
+    best.dispose();
+    optimizer.dispose();
+    model.dispose();
+  }
+}
