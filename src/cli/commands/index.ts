@@ -3,9 +3,11 @@
  * command file.
  */
 import type { Command } from 'commander';
+import { registerEvaluateCommand } from './evaluate.ts';
 import { registerExploreCommand } from './explore.ts';
 import { registerPredictCommand } from './predict.ts';
 import { registerServeCommand } from './serve.ts';
+import { registerTrainCommand } from './train.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -13,4 +15,6 @@ export const COMMANDS: RegisterCommand[] = [
   registerExploreCommand,
   registerServeCommand,
   registerPredictCommand,
+  registerTrainCommand,
+  registerEvaluateCommand,
 ];
