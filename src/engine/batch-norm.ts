@@ -50,8 +50,8 @@ export function batchNormTraining(
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const count = x.size / x.shape[x.shape.length - 1];
   const holder: { stats?: Statistics } = {};
-  const op = tf.customGrad((input, scale, offset, save) => {
-    const [xIn, g, b] = [input, scale, offset] as [tf.Tensor, tf.Tensor1D, tf.Tensor1D];
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xIn, g, b, save] = args as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
     const mean = tf.mean(xIn, axes) as tf.Tensor1D;
     const centered = tf.sub(xIn, mean);
     const variance = tf.mean(tf.square(centered), axes) as tf.Tensor1D;
