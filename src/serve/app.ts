@@ -86,11 +86,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     };
     return reply.status(404).send(body);
   });
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     // Answers about patients' images must not linger in caches.
     if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+    // While shutting down, end each keep-alive connection after its answer, or closing waits for it to time out.
+    if (closing) reply.header('connection', 'close');
   });
 
   await app.register(openApiPlugin, {
