@@ -29,7 +29,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxBatchFiles: 32,
   queueCapacity: 64,
   maxBatch: 8,
-  concurrency: 1,
+  concurrency: 2,
   inferenceTimeoutMs: 30_000,
   requestTimeoutMs: 60_000,
 };

@@ -155,4 +155,30 @@ describe('browser app in headless Chromium', {
     await page.screenshot({ path: path.join(ARTIFACTS, 'model.png'), fullPage: true });
     await page.click('.topnav a[data-route="worklist"]');
   });
+
+  test('the bundled samples, DICOM included, load with one click and show thumbnails', async () => {
+    await page.click('#clear-button');
+    assert.equal(await page.$$eval('#worklist-body .row', (rows) => rows.length), 0);
+    await page.click('#samples-button');
+    await page.waitForFunction(() => document.querySelectorAll('.row.status-done').length === 4, undefined, {
+      timeout: 60_000,
+    });
+    const dicomRow = page.locator('.row', { hasText: 'IM-0129-0001.dcm' });
+    assert.match(
+      (await dicomRow.locator('.thumb img').getAttribute('src')) ?? '',
+      /^data:image\/jpeg;base64,/,
+    );
+    await page.screenshot({ path: path.join(ARTIFACTS, 'samples.png'), fullPage: true });
+  });
+
+  test('the API docs render from local assets', async () => {
+    const external: string[] = [];
+    page.on('request', (request) => {
+      if (!request.url().startsWith(url) && !request.url().startsWith('data:')) external.push(request.url());
+    });
+    await page.goto(`${url}/docs`);
+    await page.waitForSelector('.swagger-ui .info .title');
+    assert.match((await page.textContent('.swagger-ui .info .title')) ?? '', /Pneumoscope API/);
+    assert.deepEqual(external, []);
+  });
 });
