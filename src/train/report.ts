@@ -25,7 +25,7 @@ function curveData(history: EpochRecord[], metric: CurveKey): Datum[] {
       const value = pick(r, set);
       return {
         epoch: r.epoch,
-        set: set === 'train' ? 'training (augmented)' : 'validation',
+        set: set === 'train' ? 'train' : 'validation',
         value: Number.isFinite(value) ? value : null,
       };
     }),
@@ -45,6 +45,9 @@ export function trainingCurvesSpec(history: EpochRecord[]): TopLevelSpec {
       width: 260,
       height: 200,
     }) as TopLevelSpec & { $schema?: string };
+    // Whole epochs only on the x axis.
+    const encoding = (spec as { encoding: { x: Record<string, unknown> } }).encoding;
+    encoding.x.axis = { tickMinStep: 1, format: 'd' };
     return spec;
   });
   return { title: 'Training curves', hconcat: charts } as unknown as TopLevelSpec;

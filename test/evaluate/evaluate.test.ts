@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { ImageRecord } from '../../src/data/types.ts';
+import { initEngine } from '../../src/engine/backend.ts';
+import { chooseSplit, evaluateModel } from '../../src/evaluate/evaluate.ts';
+import { buildEvaluationReport } from '../../src/evaluate/report.ts';
+import { makeModelDir } from './model-fixture.ts';
+
+const FIXTURE = 'test/fixtures/dataset';
+let modelDir: string;
+
+before(async () => {
+  await initEngine({ backend: 'wasm' });
+  modelDir = await makeModelDir(24, { threshold: 0.4 });
+});
+after(() => rm(path.dirname(modelDir), { recursive: true, force: true }));
+
+const record = (split: ImageRecord['split']) => ({ split }) as ImageRecord;
+
+describe('chooseSplit', () => {
+  it('prefers test, else the only split, else asks', () => {
+    assert.equal(chooseSplit([record('train'), record('test')], undefined, 'D'), 'test');
+    assert.equal(chooseSplit([record('all')], undefined, 'D'), 'all');
+    assert.equal(chooseSplit([record('all')], 'test', 'D'), 'all');
+    assert.throws(
+      () => chooseSplit([record('train'), record('val')], undefined, 'D'),
+      /no test split; choose one with --split/,
+    );
+    assert.throws(() => chooseSplit([record('train')], 'test', 'D'), /no "test" split; present: train/);
+  });
+});
+
+describe('evaluateModel', () => {
+  it('scores the test split with the stored threshold and skips unreadable files', async () => {
+    const result = await evaluateModel({ modelDir, dataDir: FIXTURE, cacheDir: null, bootstrapSamples: 100 });
+    assert.equal(result.split, 'test');
+    assert.equal(result.metrics.n, 8);
+    assert.equal(result.metrics.threshold, 0.4);
+    assert.equal(result.metrics.atHalf.threshold, 0.5);
+    const c = result.metrics.confusion;
+    assert.equal(c.tp + c.fn, 4);
+    assert.equal(c.tn + c.fp, 4);
+    assert.ok(result.skipped.some((b) => b.path.endsWith('notes.jpeg')));
+    assert.ok(result.warnings.some((w) => w.includes('notes.jpeg')));
+    assert.ok(result.records.every((r) => r.split === 'test'));
+    const html = await buildEvaluationReport(result, FIXTURE);
+    for (const alt of ['confusion matrix', 'ROC curve', 'precision-recall curve', 'reliability diagram']) {
+      assert.ok(html.includes(`alt="${alt}"`), `report lacks the ${alt}`);
+    }
+    assert.match(html, /Misclassified images/);
+    const wrong = c.fp + c.fn;
+    assert.equal(
+      (html.match(/P\(PNEUMONIA\) \d/g) ?? []).length,
+      wrong,
+      'one captioned thumbnail per mistake',
+    );
+  });
+
+  it('evaluates another split on request and fails clearly on a missing one', async () => {
+    const train = await evaluateModel({
+      modelDir,
+      dataDir: FIXTURE,
+      split: 'train',
+      cacheDir: null,
+      bootstrapSamples: 0,
+    });
+    assert.ok(train.metrics.n >= 10);
+    assert.deepEqual(train.metrics.ci95.rocAuc.map(Number.isNaN), [true, true]);
+    await assert.rejects(
+      evaluateModel({ modelDir, dataDir: FIXTURE, split: 'val', cacheDir: null }),
+      /no "val" split; present: test, train/,
+    );
+  });
+});
