@@ -124,7 +124,8 @@ describe('training hooks', () => {
     keeper.onEpochEnd({ improved: false, model } as unknown as EpochContext);
     assert.equal(keeper.tensors, null);
     keeper.onEpochEnd({ improved: true, model } as unknown as EpochContext);
-    assert.equal(keeper.tensors?.length, model.weights.length);
+    const kept: unknown[] | null = keeper.tensors;
+    assert.equal(kept?.length, model.weights.length);
     keeper.dispose();
     model.dispose();
   });
