@@ -122,10 +122,9 @@ describe('training hooks', () => {
     const model = createSeededModel(config);
     const keeper = new BestWeights();
     keeper.onEpochEnd({ improved: false, model } as unknown as EpochContext);
-    assert.equal(keeper.tensors, null);
+    assert.ok(keeper.tensors === null);
     keeper.onEpochEnd({ improved: true, model } as unknown as EpochContext);
-    const kept: unknown[] | null = keeper.tensors;
-    assert.equal(kept?.length, model.weights.length);
+    assert.equal(keeper.tensors?.length, model.weights.length);
     keeper.dispose();
     model.dispose();
   });
