@@ -124,7 +124,7 @@ describe('training hooks', () => {
     keeper.onEpochEnd({ improved: false, model } as unknown as EpochContext);
     assert.ok(keeper.tensors === null);
     keeper.onEpochEnd({ improved: true, model } as unknown as EpochContext);
-    assert.equal(keeper.tensors?.length, model.weights.length);
+    assert.equal((keeper.tensors as tf.Tensor[] | null)?.length, model.weights.length);
     keeper.dispose();
     model.dispose();
   });
