@@ -3,6 +3,7 @@
  * 503s, a hint for `Retry-After`. Route handlers throw `ApiError`; `toApiError` maps everything else (Fastify,
  * multipart and decoding errors) onto this table so clients only ever see `{"error":{"code","message"}}`.
  */
+import { DecodeError } from '../data/decode.ts';
 
 /** The API's error codes with their HTTP status. */
 export const ERROR_STATUS = {
@@ -113,6 +114,7 @@ interface FrameworkError {
 /** Any thrown value as an ApiError; unknown server-side failures become `internal` with a generic message. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof DecodeError) return new ApiError(decodeErrorCode(err.code), err.message);
   const e = (err ?? {}) as FrameworkError;
   const known = e.code ? FRAMEWORK_ERRORS[e.code] : undefined;
   if (known) {

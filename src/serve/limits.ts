@@ -12,6 +12,8 @@ export interface ServerLimits {
   maxBatchFiles: number;
   /** Images allowed to wait for inference before new requests get 503 + Retry-After. */
   queueCapacity: number;
+  /** Upload bytes allowed to wait for inference (held in memory) before new requests get 503. */
+  maxQueuedBytes: number;
   /** Most images scored in one forward pass (waiting requests are batched together up to this). */
   maxBatch: number;
   /** Scoring calls allowed to run at once. */
@@ -28,6 +30,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxPixels: 36_000_000,
   maxBatchFiles: 32,
   queueCapacity: 64,
+  maxQueuedBytes: 512 * 1024 * 1024,
   maxBatch: 8,
   concurrency: 2,
   inferenceTimeoutMs: 30_000,
@@ -45,6 +48,11 @@ export function resolveLimits(overrides: Partial<ServerLimits> = {}): ServerLimi
     throw new Error(
       `maxBatchFiles (${limits.maxBatchFiles}) must not exceed queueCapacity (${limits.queueCapacity}), ` +
         'or a full batch could never be queued',
+    );
+  }
+  if (limits.maxQueuedBytes < limits.maxUploadBytes) {
+    throw new Error(
+      `maxQueuedBytes (${limits.maxQueuedBytes}) must be at least maxUploadBytes (${limits.maxUploadBytes})`,
     );
   }
   return limits;

@@ -12,6 +12,8 @@ export interface InferenceQueueOptions {
   scorer: Scorer;
   /** Images allowed to wait (not counting those being scored). */
   capacity: number;
+  /** Upload bytes allowed to wait in memory: many large DICOMs fill memory long before they fill `capacity`. */
+  maxQueuedBytes?: number;
   /** Most images scored in one `predict` call. */
   maxBatch: number;
   /** `predict` calls allowed to run at once; 2 lets one batch decode while another runs the model. */
@@ -50,6 +52,7 @@ export class InferenceQueue {
   private readonly options: InferenceQueueOptions;
   private readonly jobs: Job[] = [];
   private waitingImages = 0;
+  private waitingBytes = 0;
   private runningCalls = 0;
   private runningImages = 0;
   private completed = 0;
@@ -67,7 +70,10 @@ export class InferenceQueue {
     if (this.closed)
       throw new ApiError('shutting-down', 'the server is shutting down', { retryAfterSeconds: 5 });
     const n = request.inputs.length;
-    if (this.waitingImages + n > this.options.capacity) {
+    const bytes = request.inputs.reduce((sum, input) => sum + input.bytes.length, 0);
+    const tooManyBytes =
+      this.waitingBytes + bytes > (this.options.maxQueuedBytes ?? Number.POSITIVE_INFINITY);
+    if (this.waitingImages + n > this.options.capacity || (tooManyBytes && this.waitingImages > 0)) {
       this.rejected++;
       throw new ApiError('queue-full', `the inference queue is full (${this.waitingImages} images waiting)`, {
         retryAfterSeconds: this.retryAfterSeconds(),
@@ -83,6 +89,7 @@ export class InferenceQueue {
       };
       this.jobs.push(job);
       this.waitingImages += n;
+      this.waitingBytes += bytes;
       this.pump();
     });
   }
@@ -120,6 +127,7 @@ export class InferenceQueue {
       // Still waiting: free its place so it is never scored.
       this.jobs.splice(index, 1);
       this.waitingImages -= job.inputs.length;
+      this.waitingBytes -= jobBytes(job);
       this.notifyIfIdle();
     }
     job.reject(
@@ -143,6 +151,7 @@ export class InferenceQueue {
       } else i++;
     }
     this.waitingImages -= images;
+    for (const job of batch) this.waitingBytes -= jobBytes(job);
     return batch;
   }
 
@@ -218,4 +227,8 @@ export class InferenceQueue {
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
+}
+
+function jobBytes(job: JobRequest): number {
+  return job.inputs.reduce((sum, input) => sum + input.bytes.length, 0);
 }

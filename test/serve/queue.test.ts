@@ -61,6 +61,23 @@ describe('InferenceQueue', () => {
     );
   });
 
+  test('refuses work once the waiting uploads hold too many bytes, but never an empty queue', async () => {
+    const scorer = new FakeScorer({ autoRelease: false });
+    const queue = queueWith(scorer, { capacity: 10, maxQueuedBytes: 100 });
+    const running = queue.run({ inputs: [input('a', 500)], heatmaps: false });
+    await until(() => scorer.pendingCalls === 1);
+    const big = queue.run({ inputs: [input('big', 150)], heatmaps: false });
+    assert.throws(
+      () => queue.run({ inputs: [input('small', 10)], heatmaps: false }),
+      (err: unknown) => err instanceof ApiError && err.code === 'queue-full',
+    );
+    scorer.release();
+    await running;
+    await until(() => scorer.pendingCalls === 1);
+    scorer.release();
+    assert.equal((await big)[0].name, 'big');
+  });
+
   test('scores waiting requests with the same options together, each getting its own results', async () => {
     const scorer = new FakeScorer({ autoRelease: false });
     const queue = queueWith(scorer, { capacity: 10 });
@@ -135,7 +152,7 @@ describe('InferenceQueue', () => {
 
 describe('queueing through the HTTP API', () => {
   async function appWith(scorer: FakeScorer, limits: Partial<ServerLimits>): Promise<FastifyInstance> {
-    return buildApp({ scorer, limits: { maxBatchFiles: 1, ...limits }, web: false });
+    return buildApp({ scorer, limits: { maxBatchFiles: 1, concurrency: 1, ...limits }, web: false });
   }
   const post = (app: FastifyInstance, body = 'xx') =>
     app.inject({

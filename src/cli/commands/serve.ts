@@ -29,6 +29,7 @@ function integerAtLeast(min: number) {
 function limitsFrom(options: ServeCommandOptions): Partial<ServerLimits> {
   return {
     maxUploadBytes: options.maxUploadMb * 1024 * 1024,
+    maxQueuedBytes: Math.max(DEFAULT_LIMITS.maxQueuedBytes, options.maxUploadMb * 1024 * 1024),
     maxPixels: options.maxPixels,
     queueCapacity: options.queue,
     maxBatchFiles: Math.min(DEFAULT_LIMITS.maxBatchFiles, options.queue),

@@ -28,6 +28,7 @@ async function inferencePlugin(app: FastifyInstance, options: InferencePluginOpt
   const queue = new InferenceQueue({
     scorer,
     capacity: limits.queueCapacity,
+    maxQueuedBytes: limits.maxQueuedBytes,
     maxBatch: limits.maxBatch,
     concurrency: limits.concurrency,
     timeoutMs: limits.inferenceTimeoutMs,

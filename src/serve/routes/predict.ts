@@ -120,10 +120,16 @@ async function batchItem(
     const message = code === 'internal' ? 'internal error while scoring this file' : error.message;
     return { ...base, error: { code, message } };
   }
-  return {
-    ...base,
-    probability: result.probability,
-    label: result.label,
-    ...(await imageFields(app, result, { bytes, preview })),
-  };
+  try {
+    return {
+      ...base,
+      probability: result.probability,
+      label: result.label,
+      ...(await imageFields(app, result, { bytes, preview })),
+    };
+  } catch {
+    // The score stands even if its picture cannot be drawn; one file's preview never fails the batch.
+    const warnings = [...(base.warnings ?? []), 'preview unavailable'];
+    return { ...base, probability: result.probability, label: result.label, warnings };
+  }
 }
