@@ -10,6 +10,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ProgressCallback } from '../cli/progress.ts';
+import { type AugmentOptions, createAugmenter } from '../data/augment.ts';
 import { type BackendName, initEngine } from '../engine/backend.ts';
 import type { EvaluationMetrics } from '../evaluate/metrics.ts';
 import { thresholdRuleByName } from '../evaluate/threshold.ts';
@@ -22,7 +23,6 @@ import {
   type ModelMetadata,
   type TrainingSummary,
 } from '../model/metadata.ts';
-import { describeAugmentation, trainingAugment } from './augment.ts';
 import { balancedClassWeights } from './batches.ts';
 import {
   CHECKPOINT_DIR,
@@ -46,6 +46,29 @@ import { deriveSeed, withSeededMathRandom } from './random.ts';
 import { buildTrainingReport, TRAINING_CURVES_PNG } from './report.ts';
 
 export const HISTORY_JSON = 'history.json';
+
+/** Training augmentation: mild enough to keep a film plausible (the data module's defaults, written out). */
+export const TRAINING_AUGMENTATION: Required<AugmentOptions> = {
+  rotationDegrees: 10,
+  scale: 0.1,
+  shift: 0.1,
+  brightness: 0.1,
+  contrast: 0.1,
+  fill: 'edge',
+};
+
+/** For metadata and the model card. */
+export function describeAugmentation(
+  enabled: boolean,
+  o: Required<AugmentOptions> = TRAINING_AUGMENTATION,
+): string {
+  if (!enabled) return 'none';
+  const pct = (x: number) => `${Math.round(x * 100)}%`;
+  return (
+    `random rotation ±${o.rotationDegrees}°, zoom ±${pct(o.scale)}, shift ±${pct(o.shift)}, ` +
+    `brightness ±${pct(o.brightness)}, contrast ±${pct(o.contrast)} (${o.fill} fill); no flips`
+  );
+}
 export const REPORT_HTML = 'report.html';
 export const SPLIT_JSON = 'split.json';
 
@@ -290,7 +313,9 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       },
       state,
       hooks,
-      augment: config.augment ? trainingAugment() : undefined,
+      augment: config.augment
+        ? createAugmenter({ ...TRAINING_AUGMENTATION, seed: deriveSeed(config.seed, 'augmenter') }).inPlace
+        : undefined,
     });
     if (state.stopReason) reporter.log?.(state.stopReason);
     if (best.tensors) model.setWeights(best.tensors);
