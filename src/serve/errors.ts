@@ -122,6 +122,16 @@ export function toApiError(err: unknown): ApiError {
     const message = e.validation && e.message ? e.message : known.message;
     return new ApiError(known.code, message);
   }
+  // The client went away or sent a broken stream: its fault, nothing to log as a server error.
+  if (e.message === 'aborted' || e.code === 'ECONNRESET') {
+    return new ApiError('bad-request', 'the upload ended before it was complete');
+  }
+  if (
+    e.message &&
+    /^(Multipart|Malformed|Boundary required|Unexpected end of multipart)|terminated early/i.test(e.message)
+  ) {
+    return new ApiError('bad-request', `malformed multipart body: ${e.message}`);
+  }
   if (e.statusCode === 408 || e.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
     return new ApiError('request-timeout', 'the request took too long to arrive');
   }

@@ -207,6 +207,25 @@ describe('HTTP API', () => {
       assertError(await app.inject({ method: 'POST', url: '/api/v1/predict', ...form }), 400, 'wrong-field');
     });
 
+    test('a malformed multipart body → 400 bad-request, not a server error', async () => {
+      const noBoundary = await app.inject({
+        method: 'POST',
+        url: '/api/v1/predict',
+        headers: { 'content-type': 'multipart/form-data' },
+        payload: 'hello',
+      });
+      assertError(noBoundary, 400, 'bad-request');
+      const form = multipart([{ field: 'image', filename: 'x.jpeg', type: 'image/jpeg', data: jpeg }]);
+      const cut = form.payload.subarray(0, 4000);
+      const truncated = await app.inject({
+        method: 'POST',
+        url: '/api/v1/predict',
+        headers: form.headers,
+        payload: cut,
+      });
+      assert.ok(truncated.statusCode >= 400 && truncated.statusCode < 500, truncated.body);
+    });
+
     test('multipart without a file → 400 missing-image', async () => {
       const form = multipart([{ field: 'note', data: 'hello' }]);
       assertError(
