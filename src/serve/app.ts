@@ -55,6 +55,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestTimeout: limits.requestTimeoutMs,
   });
 
+  // No JSON or text bodies are accepted anywhere: drop those parsers so a 50 MB JSON body is refused (415)
+  // before it is parsed, and keep only raw images and multipart.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     RAW_IMAGE_CONTENT_TYPE,
     { parseAs: 'buffer', bodyLimit: limits.maxUploadBytes },
