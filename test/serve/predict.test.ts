@@ -1,21 +1,20 @@
 /**
- * The HTTP API with the real Predictor and a tiny random model, through `app.inject` (no port): every route and
- * every kind of bad request.
+ * Scoring over HTTP with the real Predictor and a tiny random model, through `app.inject` (no port): both predict
+ * routes, every upload form, and every kind of bad request.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { crc32, deflateSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { Predictor } from '../../src/predict/predictor.ts';
 import { buildApp } from '../../src/serve/app.ts';
 import type { ServerLimits } from '../../src/serve/limits.ts';
-import { buildWebBundle, type WebBundle } from '../../src/serve/routes/web.ts';
-import type { BatchResponse, ModelInfo, PredictResponse } from '../../src/serve/schemas.ts';
+import type { BatchResponse, PredictResponse } from '../../src/serve/schemas.ts';
 import { createTestModel, type TestModel } from './helpers.ts';
+import { assertError, multipart, pngClaiming } from './http-helpers.ts';
 
 const SAMPLE_JPEG = path.resolve('samples/PNEUMONIA/person1008_virus_1691.jpeg');
 const SAMPLE_DICOM = path.resolve('samples/NORMAL/IM-0129-0001.dcm');
@@ -23,59 +22,9 @@ const SAMPLE_DICOM = path.resolve('samples/NORMAL/IM-0129-0001.dcm');
 const IDENTIFIED_DICOM = path.resolve('test/fixtures/dicom/explicit-8bit.dcm');
 const FAKE_IDENTIFIERS = ['DOE^JANE', 'SECRET', '19010203'];
 
-/** A multipart/form-data body built by hand, so tests control field names and file contents exactly. */
-function multipart(parts: { field: string; filename?: string; type?: string; data: Buffer | string }[]) {
-  const boundary = '----cxr-test-boundary';
-  const chunks: Buffer[] = [];
-  for (const part of parts) {
-    const disposition = part.filename
-      ? `form-data; name="${part.field}"; filename="${part.filename}"`
-      : `form-data; name="${part.field}"`;
-    const type = part.filename ? `Content-Type: ${part.type ?? 'application/octet-stream'}\r\n` : '';
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n${type}\r\n`));
-    chunks.push(Buffer.isBuffer(part.data) ? part.data : Buffer.from(part.data));
-    chunks.push(Buffer.from('\r\n'));
-  }
-  chunks.push(Buffer.from(`--${boundary}--\r\n`));
-  return {
-    payload: Buffer.concat(chunks),
-    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
-  };
-}
-
-/**
- * A PNG claiming `side` x `side` pixels with only one row of pixel data: a few hundred bytes that would decode
- * to gigabytes, the calling card of a decompression bomb.
- */
-function pngClaiming(side: number): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(side, 0);
-  ihdr.writeUInt32BE(side, 4);
-  ihdr.set([8, 0, 0, 0, 0], 8);
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  const firstRow = chunk('IDAT', deflateSync(Buffer.alloc(side + 1)));
-  return Buffer.concat([signature, chunk('IHDR', ihdr), firstRow, chunk('IEND', Buffer.alloc(0))]);
-}
-
-function assertError(response: { statusCode: number; json(): unknown }, status: number, code: string) {
-  assert.equal(response.statusCode, status, JSON.stringify(response.json()));
-  const body = response.json() as { error: { code: string; message: string } };
-  assert.equal(body.error.code, code);
-  assert.ok(body.error.message.length > 0);
-}
-
-describe('HTTP API', () => {
+describe('scoring over HTTP', () => {
   let model: TestModel;
   let scorer: Predictor;
-  let bundle: WebBundle;
   let app: FastifyInstance;
   let logLines: string[];
   let jpeg: Buffer;
@@ -88,7 +37,6 @@ describe('HTTP API', () => {
   before(async () => {
     model = await createTestModel();
     scorer = await Predictor.load(model.dir, { backend: 'wasm' });
-    bundle = await buildWebBundle();
     logLines = [];
     const stream = new Writable({
       write(chunk, _encoding, done) {
@@ -98,7 +46,7 @@ describe('HTTP API', () => {
     });
     app = await buildApp({
       scorer,
-      webBundle: bundle,
+      web: false,
       logger: { level: 'debug', stream },
       disposeScorerOnClose: false,
     });
@@ -405,76 +353,6 @@ describe('HTTP API', () => {
       } finally {
         await few.close();
       }
-    });
-  });
-
-  describe('model, health, docs, samples and the app', () => {
-    test('GET /api/v1/model describes the model, its operating point and card', async () => {
-      const response = await app.inject({ method: 'GET', url: '/api/v1/model' });
-      assert.equal(response.statusCode, 200);
-      const body = response.json() as ModelInfo;
-      assert.equal(body.name, 'serve-test-model');
-      assert.equal(body.threshold, 0.5);
-      assert.equal(body.thresholdRule, 'test-rule');
-      assert.deepEqual(body.calibration, { method: 'temperature', temperature: 1.5 });
-      assert.equal(body.imageSize, 32);
-      assert.equal(body.trainingImages, 100);
-      assert.equal(body.validationImages, 20);
-      assert.equal((body.metrics as Record<string, unknown>).sensitivity, 0.9);
-      assert.match(body.modelCard ?? '', /^# Test model/);
-    });
-
-    test('GET /healthz reports the queue', async () => {
-      const response = await app.inject({ method: 'GET', url: '/healthz' });
-      assert.equal(response.statusCode, 200);
-      const body = response.json();
-      assert.equal(body.status, 'ok');
-      assert.equal(body.queue.capacity, 64);
-      assert.ok(body.queue.completed > 0);
-    });
-
-    test('/openapi.json documents every API route and both upload forms; /docs works offline', async () => {
-      const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
-      assert.match(doc.openapi, /^3\./);
-      for (const route of ['/api/v1/predict', '/api/v1/predict/batch', '/api/v1/model', '/healthz']) {
-        assert.ok(doc.paths[route], `missing ${route}`);
-      }
-      const content = doc.paths['/api/v1/predict'].post.requestBody.content;
-      assert.ok(content['multipart/form-data'] && content['application/dicom']);
-      assert.ok(doc.paths['/api/v1/predict'].post.responses['503']);
-      const docs = await app.inject({ method: 'GET', url: '/docs/' });
-      assert.equal(docs.statusCode, 200);
-      assert.doesNotMatch(docs.body, /https?:\/\/(?!localhost)[^"']*\.js/);
-      const asset = await app.inject({ method: 'GET', url: '/docs/static/swagger-ui-bundle.js' });
-      assert.equal(asset.statusCode, 200);
-    });
-
-    test('samples are listed and served; bad names are refused', async () => {
-      const list = (await app.inject({ method: 'GET', url: '/api/v1/samples' })).json();
-      assert.equal(list.samples.length, 4);
-      const first = await app.inject({ method: 'GET', url: list.samples[0].url });
-      assert.equal(first.statusCode, 200);
-      assert.match(String(first.headers['content-type']), /^(image\/jpeg|application\/dicom)/);
-      assertError(await app.inject({ method: 'GET', url: '/samples/NORMAL/missing.jpeg' }), 404, 'not-found');
-      assertError(
-        await app.inject({ method: 'GET', url: '/samples/NORMAL/..%2Fx.jpeg' }),
-        400,
-        'bad-request',
-      );
-    });
-
-    test('GET / serves the app with a strict content security policy', async () => {
-      const page = await app.inject({ method: 'GET', url: '/' });
-      assert.equal(page.statusCode, 200);
-      assert.match(page.body, new RegExp(`/app\\.js\\?v=${bundle.hash}`));
-      assert.match(String(page.headers['content-security-policy']), /default-src 'self'/);
-      assert.equal((await app.inject({ method: 'GET', url: '/app.js' })).statusCode, 200);
-      assert.equal((await app.inject({ method: 'GET', url: '/app.css' })).statusCode, 200);
-    });
-
-    test('unknown routes → 404 not-found in the error shape', async () => {
-      assertError(await app.inject({ method: 'GET', url: '/api/v1/nothing' }), 404, 'not-found');
-      assertError(await app.inject({ method: 'DELETE', url: '/api/v1/model' }), 404, 'not-found');
     });
   });
 });
