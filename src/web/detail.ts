@@ -29,6 +29,12 @@ export class DetailView {
       this.current = null;
       this.opener?.focus();
     });
+    // Left/right arrows walk the worklist, except where they already mean something (the opacity slider).
+    this.dialog.addEventListener('keydown', (event) => {
+      if ((event.target as HTMLElement).matches('input[type="range"]')) return;
+      if (event.key === 'ArrowLeft') this.step(-1);
+      else if (event.key === 'ArrowRight') this.step(1);
+    });
     // A click on the backdrop (outside the panel) closes, as users expect of a modal.
     this.dialog.addEventListener('click', (event) => {
       if (event.target === this.dialog) this.dialog.close();

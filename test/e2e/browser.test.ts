@@ -136,6 +136,11 @@ describe('browser app in headless Chromium', {
     await page.check('#overlay-toggle');
     assert.equal(await page.isVisible('.stage-overlay'), true);
 
+    await page.keyboard.press('ArrowRight');
+    assert.match((await page.textContent('.detail-position')) ?? '', /^2 of 4$/);
+    await page.keyboard.press('ArrowLeft');
+    assert.match((await page.textContent('.detail-position')) ?? '', /^1 of 4$/);
+
     await page.keyboard.press('Escape');
     await page.waitForSelector('dialog#detail:not([open])', { state: 'attached' });
     const focused = await page.evaluate(() => document.activeElement?.classList.contains('row'));
