@@ -82,6 +82,8 @@ async function main(): Promise<void> {
   const duration = Number(values.duration);
   const requestPath = `/api/v1/predict${values.heatmap ? '?heatmap=1' : ''}`;
 
+  // Other work on the machine skews every number here: record how busy it was just before the run.
+  const loadBefore = os.loadavg()[0];
   const { child, url } = await startServer({ model: values.model });
   try {
     // Warm-up: the first inferences compile WASM kernels and size buffers; they are not what users wait for.
@@ -119,6 +121,7 @@ async function main(): Promise<void> {
       connections,
       durationSeconds: result.duration,
       cpus: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown CPU'}`,
+      loadAverageBefore: Number(loadBefore.toFixed(2)),
       requests: result.requests.total,
       throughputPerSecond: Number(result.requests.average.toFixed(2)),
       latencyMs: {
@@ -140,6 +143,7 @@ async function main(): Promise<void> {
         `cxr serve benchmark: ${report.model}, ${report.images}`,
         row('route', `POST ${requestPath}`),
         row('load', `${connections} connections for ${result.duration} s on ${report.cpus}`),
+        row('machine', `1-min load average ${report.loadAverageBefore} before the run (0 = idle)`),
         row('requests', `${result.requests.total} (${result['2xx']} answered 2xx)`),
         row('throughput', `${report.throughputPerSecond} requests/s`),
         row('latency p50 / p90', `${result.latency.p50} ms / ${result.latency.p90} ms`),
