@@ -9,8 +9,9 @@ import '@tensorflow/tfjs-backend-cpu';
 // tfjs-core's Node bundle registers no gradient functions; tfjs-layers' bundle registers all of them. Importing
 // it here makes tf.grad / optimizers work for any engine user, with or without the layers API.
 import '@tensorflow/tfjs-layers';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { installFastBatchNorm, uninstallFastBatchNorm } from './batch-norm.ts';
+import { registerThreadedWasmBackend } from './threads.ts';
 
 export type BackendName = 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['wasm', 'cpu'];
@@ -22,6 +23,26 @@ export interface EngineOptions {
    * stock layer, several times fewer tensor passes; false restores the stock path.
    */
   fastBatchNorm?: boolean;
+  /**
+   * Threads for the wasm backend (XNNPACK's pool, the calling thread included). Default: the CXR_WASM_THREADS
+   * environment variable, else 1. More than 1 uses TF.js's threaded SIMD build (see threads.ts).
+   */
+  threads?: number;
+}
+
+/** The thread count asked for by the options or the environment. */
+export function requestedThreads(options: EngineOptions = {}): number {
+  const fromEnv = process.env.CXR_WASM_THREADS;
+  const threads = options.threads ?? (fromEnv ? Number(fromEnv) : 1);
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`wasm threads must be a positive integer, got ${options.threads ?? fromEnv}`);
+  }
+  return threads;
+}
+
+/** Threads the wasm backend's pool really has (1 for cpu, or before initEngine). */
+export function engineThreads(): number {
+  return initialised === 'wasm' ? Math.max(1, getThreadsCount()) : 1;
 }
 
 let initialised: BackendName | null = null;
@@ -32,7 +53,10 @@ export function wasmDirectory(): string {
   return `${path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}${path.sep}`;
 }
 
-/** Initialises TF.js once per process; later calls with the same backend are no-ops. */
+/**
+ * Initialises TF.js once per process; later calls with the same backend are no-ops (the thread count is fixed
+ * by the first wasm initialisation).
+ */
 export async function initEngine(options: EngineOptions = {}): Promise<BackendName> {
   const backend = options.backend ?? 'wasm';
   if (!BACKEND_NAMES.includes(backend)) {
@@ -43,6 +67,8 @@ export async function initEngine(options: EngineOptions = {}): Promise<BackendNa
   if (initialised === backend) return backend;
   if (backend === 'wasm') {
     setWasmPaths(wasmDirectory());
+    const threads = requestedThreads(options);
+    if (threads > 1) await registerThreadedWasmBackend(threads);
     const { registerWasmKernels } = await import('./kernels/index.ts');
     registerWasmKernels();
   }
