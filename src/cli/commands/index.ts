@@ -3,6 +3,7 @@
  * command file.
  */
 import type { Command } from 'commander';
+import { registerBenchCommand } from './bench.ts';
 import { registerEvaluateCommand } from './evaluate.ts';
 import { registerExploreCommand } from './explore.ts';
 import { registerPredictCommand } from './predict.ts';
@@ -17,4 +18,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerPredictCommand,
   registerTrainCommand,
   registerEvaluateCommand,
+  registerBenchCommand,
 ];
