@@ -30,6 +30,49 @@ type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult
 
 const DEFAULT_IMAGES = '../shared/datasets/fullres_samples';
 
+/** CPU seconds: the whole machine (busy, from /proc/stat) and the server process (from /proc/<pid>/stat). */
+interface CpuSnapshot {
+  machineBusy: number;
+  server: number;
+  self: number;
+  at: number;
+}
+
+async function cpuSnapshot(serverPid: number | undefined): Promise<CpuSnapshot | null> {
+  try {
+    const ticks = 100; // USER_HZ on Linux
+    const [cpu] = (await readFile('/proc/stat', 'utf8')).split('\n');
+    const fields = cpu.trim().split(/\s+/).slice(1).map(Number);
+    const idle = fields[3] + (fields[4] ?? 0);
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+    const stat = (await readFile(`/proc/${serverPid}/stat`, 'utf8')).split(') ')[1].split(' ');
+    const usage = process.cpuUsage();
+    return {
+      machineBusy: (total - idle) / ticks,
+      server: (Number(stat[11]) + Number(stat[12])) / ticks,
+      self: (usage.user + usage.system) / 1e6,
+      at: performance.now() / 1000,
+    };
+  } catch {
+    return null; // not Linux: the CPU line is left out of the report
+  }
+}
+
+/** Average cores used during the run by the server, by this load generator, and by everything else. */
+function coresUsed(before: CpuSnapshot | null, after: CpuSnapshot | null) {
+  if (!before || !after) return null;
+  const seconds = after.at - before.at;
+  const server = (after.server - before.server) / seconds;
+  const loadGenerator = (after.self - before.self) / seconds;
+  const machine = (after.machineBusy - before.machineBusy) / seconds;
+  const round = (n: number) => Number(Math.max(0, n).toFixed(2));
+  return {
+    server: round(server),
+    loadGenerator: round(loadGenerator),
+    other: round(machine - server - loadGenerator),
+  };
+}
+
 async function findJpegs(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   return entries
@@ -82,8 +125,6 @@ async function main(): Promise<void> {
   const duration = Number(values.duration);
   const requestPath = `/api/v1/predict${values.heatmap ? '?heatmap=1' : ''}`;
 
-  // Other work on the machine skews every number here: record how busy it was just before the run.
-  const loadBefore = os.loadavg()[0];
   const { child, url } = await startServer({ model: values.model });
   try {
     // Warm-up: the first inferences compile WASM kernels and size buffers; they are not what users wait for.
@@ -97,6 +138,7 @@ async function main(): Promise<void> {
         throw new Error(`warm-up request failed: ${response.status} ${await response.text()}`);
     }
     const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+    const cpuBefore = await cpuSnapshot(child.pid);
     const result = await autocannon({
       url,
       connections,
@@ -109,6 +151,7 @@ async function main(): Promise<void> {
         body,
       })),
     });
+    const cores = coresUsed(cpuBefore, await cpuSnapshot(child.pid));
     const health = (await (await fetch(`${url}/healthz`)).json()) as {
       model: { name: string; version: string };
       queue: { rejected: number; msPerImage: number };
@@ -121,7 +164,8 @@ async function main(): Promise<void> {
       connections,
       durationSeconds: result.duration,
       cpus: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown CPU'}`,
-      loadAverageBefore: Number(loadBefore.toFixed(2)),
+      // Other work on the machine skews every number here, so the report says how much CPU it took.
+      coresUsed: cores,
       requests: result.requests.total,
       throughputPerSecond: Number(result.requests.average.toFixed(2)),
       latencyMs: {
@@ -143,7 +187,12 @@ async function main(): Promise<void> {
         `cxr serve benchmark: ${report.model}, ${report.images}`,
         row('route', `POST ${requestPath}`),
         row('load', `${connections} connections for ${result.duration} s on ${report.cpus}`),
-        row('machine', `1-min load average ${report.loadAverageBefore} before the run (0 = idle)`),
+        row(
+          'cores used (avg)',
+          cores
+            ? `server ${cores.server}, load generator ${cores.loadGenerator}, other processes ${cores.other}`
+            : 'unknown (no /proc)',
+        ),
         row('requests', `${result.requests.total} (${result['2xx']} answered 2xx)`),
         row('throughput', `${report.throughputPerSecond} requests/s`),
         row('latency p50 / p90', `${result.latency.p50} ms / ${result.latency.p90} ms`),
