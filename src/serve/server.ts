@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import type { BackendName } from '../engine/backend.ts';
+import { type BackendName, initEngine } from '../engine/backend.ts';
 import { METADATA_JSON } from '../model/io.ts';
 import { Predictor } from '../predict/predictor.ts';
 import { buildApp } from './app.ts';
@@ -21,6 +21,8 @@ export interface ServeOptions {
   /** 0 picks a free port. */
   port: number;
   backend?: BackendName;
+  /** WASM threads for inference (default: CXR_WASM_THREADS, else 1). */
+  threads?: number;
   limits?: Partial<ServerLimits>;
   logger?: FastifyServerOptions['logger'];
   version?: string;
@@ -48,6 +50,8 @@ export function missingModelMessage(modelDir: string): string {
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   if (!existsSync(path.join(options.modelDir, METADATA_JSON)))
     throw new Error(missingModelMessage(options.modelDir));
+  // The engine's thread count is fixed by its first initialisation, so set it before the predictor loads.
+  await initEngine({ backend: options.backend, threads: options.threads });
   const scorer = await Predictor.load(options.modelDir, { backend: options.backend });
   let app: FastifyInstance;
   try {

@@ -11,6 +11,7 @@ interface ServeCommandOptions {
   host: string;
   port: number;
   backend: BackendName;
+  threads?: number;
   maxUploadMb: number;
   maxPixels: number;
   queue: number;
@@ -46,6 +47,7 @@ async function serve(options: ServeCommandOptions): Promise<void> {
       host: options.host,
       port: options.port,
       backend: options.backend,
+      threads: options.threads,
       limits: limitsFrom(options),
       logger: options.logLevel === 'silent' ? false : { level: options.logLevel },
       version: process.env.npm_package_version,
@@ -81,6 +83,11 @@ export function registerServeCommand(program: Command): void {
     )
     .option('-p, --port <port>', 'port (0 picks a free one)', integerAtLeast(0), 8080)
     .addOption(new Option('--backend <name>', 'TF.js backend').choices([...BACKEND_NAMES]).default('wasm'))
+    .option(
+      '--threads <n>',
+      'wasm threads for inference (default: $CXR_WASM_THREADS, else 1)',
+      integerAtLeast(1),
+    )
     .option('--max-upload-mb <mb>', 'largest request body in MB', integerAtLeast(1), 50)
     .option(
       '--max-pixels <n>',
