@@ -158,6 +158,9 @@ describe('convolution gradients (wasm vs cpu)', () => {
 describe('MaxPoolGrad (wasm vs cpu): the gradient goes to the first maximum of each window', () => {
   const pools = [
     { shape: [2, 8, 6, 3], size: 2, stride: 2, pad: 'valid' as const },
+    // 8 and 6 channels: the SIMD kernel's 4-wide path, and 4-wide plus a scalar tail.
+    { shape: [2, 8, 6, 8], size: 2, stride: 2, pad: 'valid' as const },
+    { shape: [3, 4, 6, 6], size: 2, stride: 2, pad: 'same' as const },
     { shape: [2, 7, 5, 3], size: 2, stride: 2, pad: 'same' as const },
     { shape: [2, 7, 5, 3], size: 2, stride: 2, pad: 'valid' as const },
     { shape: [2, 9, 8, 2], size: 3, stride: 2, pad: 'same' as const },

@@ -20,6 +20,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { heapAddress, simdKernels } from '../simd/index.ts';
 import { heapFloats, makeView, makeZeros, releaseView } from './heap.ts';
 import { runWasmKernel } from './wasm-ops.ts';
 
@@ -47,28 +48,37 @@ function gridFor(info: backend_util.Conv2DInfo): Grid {
 
 /**
  * x [N, H, W, Ci] -> channel-major padded grid [Ci, N*Gh*Gw], plus enough trailing zeros that the last row's
- * shifted view stays inside the allocation.
+ * shifted view stays inside the allocation. The transposing scatter runs in the SIMD module.
  */
 function writeInputGrid(backend: BackendWasm, x: TensorInfo, grid: Grid): TensorInfo {
   const { batchSize, inHeight, inWidth, inChannels, filterHeight, filterWidth } = grid.info;
   const { gridHeight, gridWidth, length } = grid;
   const slack = (filterHeight - 1) * gridWidth + filterWidth;
   const out = makeZeros(backend, [inChannels * length + slack]);
+  const { top, left } = grid.info.padInfo;
+  if (inChannels > 1) {
+    const at = (t: TensorInfo) => heapAddress(backend, t);
+    const dims = [
+      batchSize,
+      inHeight,
+      inWidth,
+      inChannels,
+      gridHeight,
+      gridWidth,
+      top,
+      left,
+      length,
+    ] as const;
+    simdKernels(backend).scatterToChannelGrid(at(x), at(out), ...dims);
+    return out;
+  }
+  // One channel: the grid rows are plain copies of image rows.
   const src = heapFloats(backend, x);
   const dst = heapFloats(backend, out);
-  const plane = gridHeight * gridWidth;
   for (let n = 0; n < batchSize; n++) {
     for (let h = 0; h < inHeight; h++) {
-      const from = (n * inHeight + h) * inWidth * inChannels;
-      const to = n * plane + (h + grid.info.padInfo.top) * gridWidth + grid.info.padInfo.left;
-      if (inChannels === 1) {
-        dst.set(src.subarray(from, from + inWidth), to);
-        continue;
-      }
-      for (let w = 0; w < inWidth; w++) {
-        const pixel = from + w * inChannels;
-        for (let c = 0; c < inChannels; c++) dst[c * length + to + w] = src[pixel + c];
-      }
+      const from = (n * inHeight + h) * inWidth;
+      dst.set(src.subarray(from, from + inWidth), n * gridHeight * gridWidth + (h + top) * gridWidth + left);
     }
   }
   return out;

@@ -3,8 +3,10 @@
  * order), as TensorFlow and the tfjs cpu backend do. Ties are common in training (an all-zero window after a
  * ReLU), and sending the gradient to every tied position would multiply it.
  *
- * No XNNPACK operator computes this, so it is one tight pass over the wasm heap: per output pixel, a running
- * max/argmax over the window for all channels at once (channels are contiguous in NHWC), then a scatter-add.
+ * No XNNPACK operator computes this. The common case (2x2 windows, stride 2) runs in the SIMD module of
+ * ../simd (4 channels per instruction, branch-free first-max selection); other windows are one JavaScript pass
+ * over the wasm heap: per output pixel, a running max/argmax over the window for all channels at once (channels
+ * are contiguous in NHWC), then a scatter-add.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
@@ -15,6 +17,7 @@ import {
   type MaxPoolGradAttrs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { heapAddress, simdKernels } from '../simd/index.ts';
 
 interface MaxPoolGradArgs {
   inputs: { dy: TensorInfo; input: TensorInfo; output: TensorInfo };
@@ -34,16 +37,18 @@ function maxPoolGrad({ inputs, backend, attrs }: MaxPoolGradArgs): TensorInfo {
     dimRoundingMode,
   );
   const dx = backend.makeOutput(input.shape, 'float32');
+  if (isPlainHalving(info)) {
+    const at = (t: TensorInfo) => heapAddress(backend, t);
+    const rows = info.batchSize * info.outHeight;
+    simdKernels(backend).maxPoolGradHalving(at(input), at(dy), at(dx), rows, info.outWidth, info.inChannels);
+    return dx;
+  }
   // Heap views are taken after makeOutput: an allocation may grow (and so replace) the wasm memory buffer.
   const x = backend.typedArrayFromHeap(input) as Float32Array;
   const g = backend.typedArrayFromHeap(dy) as Float32Array;
   const out = backend.typedArrayFromHeap(dx) as Float32Array;
-  if (isPlainHalving(info)) {
-    routeHalving({ x, g, out, info });
-  } else {
-    out.fill(0);
-    routeToFirstMax({ x, g, out, info });
-  }
+  out.fill(0);
+  routeToFirstMax({ x, g, out, info });
   return dx;
 }
 
@@ -104,46 +109,6 @@ function routeToFirstMax({ x, g, out, info }: RouteArgs): void {
         }
         for (let c = 0; c < channels; c++) {
           if (bestAt[c] >= 0) out[bestAt[c]] += g[gi + c];
-        }
-      }
-    }
-  }
-}
-
-/** The common max-pooling case as one pass that writes every dx element (no zero fill, no scatter). */
-function routeHalving({ x, g, out, info }: RouteArgs): void {
-  const { batchSize, inWidth, inChannels: channels, outHeight, outWidth } = info;
-  const rowStride = inWidth * channels;
-  let gi = 0;
-  for (let n = 0; n < batchSize; n++) {
-    for (let oh = 0; oh < outHeight; oh++) {
-      let i00 = (n * 2 * outHeight + 2 * oh) * rowStride;
-      for (let ow = 0; ow < outWidth; ow++, i00 += 2 * channels, gi += channels) {
-        const i01 = i00 + channels;
-        const i10 = i00 + rowStride;
-        const i11 = i10 + channels;
-        for (let c = 0; c < channels; c++) {
-          const a = x[i00 + c];
-          const b = x[i01 + c];
-          const d = x[i10 + c];
-          const e = x[i11 + c];
-          // Window order is (0,0), (0,1), (1,0), (1,1); strict comparisons keep the first maximum.
-          let best = a;
-          let at = 0;
-          if (b > best) {
-            best = b;
-            at = 1;
-          }
-          if (d > best) {
-            best = d;
-            at = 2;
-          }
-          if (e > best) at = 3;
-          const grad = g[gi + c];
-          out[i00 + c] = at === 0 ? grad : 0;
-          out[i01 + c] = at === 1 ? grad : 0;
-          out[i10 + c] = at === 2 ? grad : 0;
-          out[i11 + c] = at === 3 ? grad : 0;
         }
       }
     }

@@ -1,0 +1,77 @@
+/**
+ * Pneumoscope's SIMD helper kernels (kernels.c, compiled to kernels.wasm / kernels-shared.wasm), instantiated on
+ * the TF.js wasm backend's own memory so they read and write tensors in place. One instance per backend module.
+ */
+import fs from 'node:fs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+export interface SimdKernels {
+  /** Pointers are byte offsets into the backend heap; sizes are element counts. */
+  maxPoolGradHalving(
+    x: number,
+    dy: number,
+    dx: number,
+    rows: number,
+    outWidth: number,
+    channels: number,
+  ): void;
+  scatterToChannelGrid(
+    x: number,
+    dst: number,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    gridHeight: number,
+    gridWidth: number,
+    top: number,
+    left: number,
+    planeStride: number,
+  ): void;
+}
+
+interface EmscriptenMemoryHolder {
+  asm?: { memory?: WebAssembly.Memory };
+  wasmMemory?: WebAssembly.Memory;
+}
+
+const instances = new WeakMap<object, SimdKernels>();
+
+function backendMemory(backend: BackendWasm): WebAssembly.Memory {
+  const module = backend.wasm as unknown as EmscriptenMemoryHolder;
+  // The single-threaded build exports its memory; the threaded build creates it in JS and keeps it here.
+  const memory = module.wasmMemory ?? module.asm?.memory;
+  if (!memory)
+    throw new Error('cannot find the TF.js wasm backend memory (unexpected tfjs-backend-wasm build)');
+  return memory;
+}
+
+function instantiate(memory: WebAssembly.Memory): SimdKernels {
+  const shared = memory.buffer instanceof SharedArrayBuffer;
+  const file = new URL(shared ? './kernels-shared.wasm' : './kernels.wasm', import.meta.url);
+  const module = new WebAssembly.Module(fs.readFileSync(file));
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<
+    string,
+    (...args: number[]) => void
+  >;
+  return {
+    maxPoolGradHalving: exports.max_pool_grad_halving,
+    scatterToChannelGrid: exports.scatter_to_channel_grid,
+  };
+}
+
+/** The SIMD kernels bound to this backend's heap (instantiated on first use). */
+export function simdKernels(backend: BackendWasm): SimdKernels {
+  const key = backend.wasm as unknown as object;
+  let kernels = instances.get(key);
+  if (!kernels) {
+    kernels = instantiate(backendMemory(backend));
+    instances.set(key, kernels);
+  }
+  return kernels;
+}
+
+/** A tensor's byte offset on the heap, as the SIMD kernels take pointers. */
+export function heapAddress(backend: BackendWasm, tensor: { dataId: object }): number {
+  return backend.getMemoryOffset(tensor.dataId);
+}

@@ -1,0 +1,74 @@
+// SIMD kernels that run directly on the TF.js wasm heap (the module imports the backend's memory), for the
+// memory-bound steps of training that no XNNPACK operator covers. Build: src/engine/simd/build.sh.
+// Every function is a leaf with scalar/vector locals only: nothing touches the shadow stack or static data, so
+// the module never writes memory other than the output pointers it is given.
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+// Max-pool gradient for 2x2 windows with stride 2 and no padding (input H = 2*OH, W = 2*OW), NHWC.
+// Each dy value goes to the FIRST maximum of its window in row-major order (TensorFlow's rule; ties are
+// common after ReLU), and every dx element is written, so dx needs no zero fill. rows = N * OH.
+EXPORT(max_pool_grad_halving)
+void max_pool_grad_halving(const float *x, const float *dy, float *dx, int32_t rows, int32_t out_width,
+                           int32_t channels) {
+  const int32_t in_row = 2 * out_width * channels;
+  const int32_t vector_end = channels & ~3;
+  for (int32_t r = 0; r < rows; r++) {
+    for (int32_t ow = 0; ow < out_width; ow++) {
+      const int32_t i00 = 2 * r * in_row + 2 * ow * channels;
+      const int32_t i01 = i00 + channels;
+      const int32_t i10 = i00 + in_row;
+      const int32_t i11 = i10 + channels;
+      const float *g = dy + ((int64_t)r * out_width + ow) * channels;
+      int32_t c = 0;
+      for (; c < vector_end; c += 4) {
+        const v128_t a = wasm_v128_load(x + i00 + c);
+        const v128_t b = wasm_v128_load(x + i01 + c);
+        const v128_t d = wasm_v128_load(x + i10 + c);
+        const v128_t e = wasm_v128_load(x + i11 + c);
+        const v128_t grad = wasm_v128_load(g + c);
+        const v128_t m = wasm_f32x4_max(wasm_f32x4_max(a, b), wasm_f32x4_max(d, e));
+        const v128_t at_a = wasm_f32x4_eq(a, m);
+        const v128_t at_b = wasm_v128_andnot(wasm_f32x4_eq(b, m), at_a);
+        const v128_t taken = wasm_v128_or(at_a, at_b);
+        const v128_t at_d = wasm_v128_andnot(wasm_f32x4_eq(d, m), taken);
+        const v128_t at_e = wasm_v128_not(wasm_v128_or(taken, at_d));
+        wasm_v128_store(dx + i00 + c, wasm_v128_and(grad, at_a));
+        wasm_v128_store(dx + i01 + c, wasm_v128_and(grad, at_b));
+        wasm_v128_store(dx + i10 + c, wasm_v128_and(grad, at_d));
+        wasm_v128_store(dx + i11 + c, wasm_v128_and(grad, at_e));
+      }
+      for (; c < channels; c++) {
+        const float a = x[i00 + c], b = x[i01 + c], d = x[i10 + c], e = x[i11 + c];
+        int32_t at = 0;
+        float best = a;
+        if (b > best) { best = b; at = 1; }
+        if (d > best) { best = d; at = 2; }
+        if (e > best) at = 3;
+        dx[i00 + c] = at == 0 ? g[c] : 0.0f;
+        dx[i01 + c] = at == 1 ? g[c] : 0.0f;
+        dx[i10 + c] = at == 2 ? g[c] : 0.0f;
+        dx[i11 + c] = at == 3 ? g[c] : 0.0f;
+      }
+    }
+  }
+}
+
+// x [N, H, W, C] -> channel-major rows of a zero-padded grid: dst[c * plane_stride + n * grid_h * grid_w +
+// (h + top) * grid_w + (w + left)] = x[n, h, w, c]. dst must be zeroed beforehand (the padding is not written).
+EXPORT(scatter_to_channel_grid)
+void scatter_to_channel_grid(const float *x, float *dst, int32_t batch, int32_t height, int32_t width,
+                             int32_t channels, int32_t grid_h, int32_t grid_w, int32_t top, int32_t left,
+                             int32_t plane_stride) {
+  for (int32_t n = 0; n < batch; n++) {
+    for (int32_t h = 0; h < height; h++) {
+      const float *src = x + ((int64_t)(n * height + h) * width) * channels;
+      float *row = dst + (int64_t)n * grid_h * grid_w + (int64_t)(h + top) * grid_w + left;
+      for (int32_t w = 0; w < width; w++) {
+        for (int32_t c = 0; c < channels; c++) row[(int64_t)c * plane_stride + w] = src[w * channels + c];
+      }
+    }
+  }
+}
