@@ -87,7 +87,14 @@ describe('model, health, docs, samples and the app', () => {
     assert.equal(page.statusCode, 200);
     assert.match(page.body, new RegExp(`/app\\.js\\?v=${bundle.hash}`));
     assert.match(String(page.headers['content-security-policy']), /default-src 'self'/);
-    assert.equal((await app.inject({ method: 'GET', url: '/app.js' })).statusCode, 200);
+    const js = await app.inject({ method: 'GET', url: '/app.js' });
+    assert.equal(js.statusCode, 200);
+    const cached = await app.inject({
+      method: 'GET',
+      url: '/app.js',
+      headers: { 'if-none-match': js.headers.etag },
+    });
+    assert.equal(cached.statusCode, 304);
     assert.equal((await app.inject({ method: 'GET', url: '/app.css' })).statusCode, 200);
   });
 

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** The app's source folder. */
 export const WEB_SOURCE_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
@@ -53,13 +53,19 @@ const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-function send(reply: FastifyReply, options: { type: string; body: string; etag: string }) {
-  return reply
-    .type(options.type)
+/** Sends one bundle file; answers 304 when the browser already holds this build (ETag = bundle hash). */
+function send(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: { type: string; body: string; etag: string },
+) {
+  const etag = `"${options.etag}"`;
+  reply
     .header('content-security-policy', CONTENT_SECURITY_POLICY)
     .header('cache-control', 'no-cache')
-    .header('etag', `"${options.etag}"`)
-    .send(options.body);
+    .header('etag', etag);
+  if (request.headers['if-none-match'] === etag) return reply.status(304).send();
+  return reply.type(options.type).send(options.body);
 }
 
 export default async function webRoutes(
@@ -68,13 +74,13 @@ export default async function webRoutes(
 ): Promise<void> {
   const bundle = options.bundle ?? (await buildWebBundle());
   const hide = { schema: { hide: true } };
-  app.get('/', hide, async (_request, reply) =>
-    send(reply, { type: 'text/html; charset=utf-8', body: bundle.html, etag: bundle.hash }),
+  app.get('/', hide, async (request, reply) =>
+    send(request, reply, { type: 'text/html; charset=utf-8', body: bundle.html, etag: bundle.hash }),
   );
-  app.get('/app.js', hide, async (_request, reply) =>
-    send(reply, { type: 'text/javascript; charset=utf-8', body: bundle.js, etag: bundle.hash }),
+  app.get('/app.js', hide, async (request, reply) =>
+    send(request, reply, { type: 'text/javascript; charset=utf-8', body: bundle.js, etag: bundle.hash }),
   );
-  app.get('/app.css', hide, async (_request, reply) =>
-    send(reply, { type: 'text/css; charset=utf-8', body: bundle.css, etag: bundle.hash }),
+  app.get('/app.css', hide, async (request, reply) =>
+    send(request, reply, { type: 'text/css; charset=utf-8', body: bundle.css, etag: bundle.hash }),
   );
 }
