@@ -91,6 +91,9 @@ describe('convolution gradients (wasm vs cpu)', () => {
     { n: 3, h: 8, w: 8, ci: 1, co: 5, k: [3, 3] },
     { n: 2, h: 9, w: 5, ci: 4, co: 2, k: [1, 1] },
     { n: 2, h: 6, w: 7, ci: 2, co: 3, k: [2, 3] },
+    // One input channel and 16k output channels: the SIMD filter-gradient path (3-tap and 1-tap passes).
+    { n: 2, h: 9, w: 7, ci: 1, co: 16, k: [3, 3] },
+    { n: 2, h: 6, w: 8, ci: 1, co: 32, k: [2, 2] },
   ];
   for (const g of geometries) {
     for (const stride of [1, 2]) {

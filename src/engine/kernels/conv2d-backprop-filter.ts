@@ -10,6 +10,9 @@
  * multiply, dW[kh, kw] = xGrid[:, offset ..] · dyGrid, where the left operand is a view into xGrid (no copy)
  * and the right operand is the same tensor for every tap, so XNNPACK packs it once and reuses it (its operator
  * cache is keyed by that tensor). Every product runs on XNNPACK's fully-connected GEMM.
+ *
+ * With a single input channel (the first layer on grey images) those products would be 1-row GEMMs, which
+ * XNNPACK runs far below its speed; that case is a direct SIMD loop over the same grid instead (../simd).
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
@@ -124,8 +127,59 @@ function conv2dBackpropFilter({ inputs, backend, attrs }: Conv2DBackpropFilterAr
     dimRoundingMode,
   );
   const grid = gridFor(info);
-  const { filterHeight, filterWidth, inChannels, outChannels } = info;
+  const { inChannels, outChannels } = info;
   const xGrid = writeInputGrid(backend, x, grid);
+  try {
+    if (inChannels === 1 && outChannels % 16 === 0) return singleChannelGradient(backend, xGrid, dy, grid);
+    return tapProducts(backend, xGrid, dy, grid);
+  } finally {
+    backend.disposeData(xGrid.dataId);
+  }
+}
+
+/**
+ * One input channel (the first layer on grey images): each tap's product would be a 1-row GEMM, which XNNPACK
+ * runs far below its speed, so a direct SIMD loop over the output pixels computes all taps instead.
+ */
+function singleChannelGradient(
+  backend: BackendWasm,
+  xGrid: TensorInfo,
+  dy: TensorInfo,
+  grid: Grid,
+): TensorInfo {
+  const {
+    batchSize,
+    outHeight,
+    outWidth,
+    outChannels,
+    strideHeight,
+    strideWidth,
+    filterHeight,
+    filterWidth,
+  } = grid.info;
+  const dw = backend.makeOutput([filterHeight, filterWidth, 1, outChannels], 'float32');
+  const at = (t: TensorInfo) => heapAddress(backend, t);
+  simdKernels(backend).filterGradSingleChannel(
+    at(xGrid),
+    at(dy),
+    at(dw),
+    batchSize,
+    outHeight,
+    outWidth,
+    outChannels,
+    grid.gridHeight,
+    grid.gridWidth,
+    strideHeight,
+    strideWidth,
+    filterHeight,
+    filterWidth,
+  );
+  return dw;
+}
+
+/** One XNNPACK matrix product per filter tap, all sharing the packed dy grid. */
+function tapProducts(backend: BackendWasm, xGrid: TensorInfo, dy: TensorInfo, grid: Grid): TensorInfo {
+  const { filterHeight, filterWidth, inChannels, outChannels } = grid.info;
   const dyGrid = writeGradientGrid(backend, dy, grid);
   const dw = backend.makeOutput([filterHeight, filterWidth, inChannels, outChannels], 'float32');
   try {
@@ -151,7 +205,6 @@ function conv2dBackpropFilter({ inputs, backend, attrs }: Conv2DBackpropFilterAr
       }
     }
   } finally {
-    backend.disposeData(xGrid.dataId);
     backend.disposeData(dyGrid.dataId);
   }
   return dw;

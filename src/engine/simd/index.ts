@@ -28,6 +28,22 @@ export interface SimdKernels {
     left: number,
     planeStride: number,
   ): void;
+  /** Filter gradient for one input channel and a multiple of 16 output channels (see kernels.c). */
+  filterGradSingleChannel(
+    xGrid: number,
+    dy: number,
+    dw: number,
+    batch: number,
+    outHeight: number,
+    outWidth: number,
+    outChannels: number,
+    gridHeight: number,
+    gridWidth: number,
+    strideHeight: number,
+    strideWidth: number,
+    filterHeight: number,
+    filterWidth: number,
+  ): void;
 }
 
 interface EmscriptenMemoryHolder {
@@ -57,6 +73,7 @@ function instantiate(memory: WebAssembly.Memory): SimdKernels {
   return {
     maxPoolGradHalving: exports.max_pool_grad_halving,
     scatterToChannelGrid: exports.scatter_to_channel_grid,
+    filterGradSingleChannel: exports.filter_grad_single_channel,
   };
 }
 

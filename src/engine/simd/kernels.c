@@ -72,3 +72,59 @@ void scatter_to_channel_grid(const float *x, float *dst, int32_t batch, int32_t 
     }
   }
 }
+
+// One pass of the single-input-channel filter gradient: for the filter row `kh`, taps kw0 .. kw0 + TAPS - 1
+// and output channels co0 .. co0 + 15, accumulate x_grid[pixel + kh * grid_w + kw] * dy[pixel, co] over every
+// output pixel. TAPS is a literal at each call site, so the 4 * TAPS accumulators stay in registers.
+static inline __attribute__((always_inline)) void filter_grad_pass(
+    const float *x_grid, const float *dy, float *dw, int32_t batch, int32_t out_h, int32_t out_w,
+    int32_t out_c, int32_t grid_h, int32_t grid_w, int32_t stride_h, int32_t stride_w, int32_t filter_w,
+    int32_t kh, int32_t kw0, int32_t co0, const int32_t TAPS) {
+  v128_t acc[3][4];
+  for (int32_t t = 0; t < TAPS; t++)
+    for (int32_t j = 0; j < 4; j++) acc[t][j] = wasm_f32x4_splat(0.0f);
+  for (int32_t n = 0; n < batch; n++) {
+    for (int32_t oh = 0; oh < out_h; oh++) {
+      const float *xrow = x_grid + (int64_t)n * grid_h * grid_w + (int64_t)(oh * stride_h + kh) * grid_w + kw0;
+      const float *grow = dy + ((int64_t)(n * out_h + oh) * out_w) * out_c + co0;
+      for (int32_t ow = 0; ow < out_w; ow++) {
+        const float *g = grow + (int64_t)ow * out_c;
+        const v128_t g0 = wasm_v128_load(g), g1 = wasm_v128_load(g + 4);
+        const v128_t g2 = wasm_v128_load(g + 8), g3 = wasm_v128_load(g + 12);
+        const float *xp = xrow + ow * stride_w;
+        for (int32_t t = 0; t < TAPS; t++) {
+          const v128_t xv = wasm_f32x4_splat(xp[t]);
+          acc[t][0] = wasm_f32x4_add(acc[t][0], wasm_f32x4_mul(xv, g0));
+          acc[t][1] = wasm_f32x4_add(acc[t][1], wasm_f32x4_mul(xv, g1));
+          acc[t][2] = wasm_f32x4_add(acc[t][2], wasm_f32x4_mul(xv, g2));
+          acc[t][3] = wasm_f32x4_add(acc[t][3], wasm_f32x4_mul(xv, g3));
+        }
+      }
+    }
+  }
+  for (int32_t t = 0; t < TAPS; t++) {
+    float *out = dw + (int64_t)(kh * filter_w + kw0 + t) * out_c + co0;
+    for (int32_t j = 0; j < 4; j++) wasm_v128_store(out + 4 * j, acc[t][j]);
+  }
+}
+
+// Filter gradient of a convolution with ONE input channel (the first layer on grey images), which XNNPACK's
+// GEMM handles poorly (a 1-row product per tap). x_grid is the zero-padded input, one grid_h x grid_w plane per
+// image (see conv2d-backprop-filter.ts); dy is [N, OH, OW, out_c] with out_c a multiple of 16; dw is
+// [filter_h, filter_w, 1, out_c].
+EXPORT(filter_grad_single_channel)
+void filter_grad_single_channel(const float *x_grid, const float *dy, float *dw, int32_t batch, int32_t out_h,
+                                int32_t out_w, int32_t out_c, int32_t grid_h, int32_t grid_w, int32_t stride_h,
+                                int32_t stride_w, int32_t filter_h, int32_t filter_w) {
+  for (int32_t co0 = 0; co0 < out_c; co0 += 16) {
+    for (int32_t kh = 0; kh < filter_h; kh++) {
+      int32_t kw0 = 0;
+      for (; kw0 + 3 <= filter_w; kw0 += 3)
+        filter_grad_pass(x_grid, dy, dw, batch, out_h, out_w, out_c, grid_h, grid_w, stride_h, stride_w, filter_w,
+                         kh, kw0, co0, 3);
+      for (; kw0 < filter_w; kw0++)
+        filter_grad_pass(x_grid, dy, dw, batch, out_h, out_w, out_c, grid_h, grid_w, stride_h, stride_w, filter_w,
+                         kh, kw0, co0, 1);
+    }
+  }
+}
