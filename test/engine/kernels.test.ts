@@ -94,6 +94,9 @@ describe('convolution gradients (wasm vs cpu)', () => {
     // One input channel and 16k output channels: the SIMD filter-gradient path (3-tap and 1-tap passes).
     { n: 2, h: 9, w: 7, ci: 1, co: 16, k: [3, 3] },
     { n: 2, h: 6, w: 8, ci: 1, co: 32, k: [2, 2] },
+    // Input channels % 4 == 0 and output channels % 8 == 0: the cache-blocked SIMD path.
+    { n: 3, h: 7, w: 6, ci: 4, co: 8, k: [3, 3] },
+    { n: 2, h: 8, w: 5, ci: 8, co: 16, k: [1, 1] },
   ];
   for (const g of geometries) {
     for (const stride of [1, 2]) {

@@ -11,8 +11,12 @@
  * and the right operand is the same tensor for every tap, so XNNPACK packs it once and reuses it (its operator
  * cache is keyed by that tensor). Every product runs on XNNPACK's fully-connected GEMM.
  *
- * With a single input channel (the first layer on grey images) those products would be 1-row GEMMs, which
- * XNNPACK runs far below its speed; that case is a direct SIMD loop over the same grid instead (../simd).
+ * Measured on the models' layers, XNNPACK spends much of that time repacking dy and re-streaming it from memory
+ * (its GEMM does not block a long reduction). So the common shapes go to Pneumoscope's SIMD kernels on the same
+ * grid (../simd/kernels.c), and the per-tap products remain the general path:
+ * - 1 input channel, output channels % 16 == 0 (the first layer on grey images): filter_grad_single_channel;
+ * - input channels % 4 == 0, output channels % 8 == 0 (every other layer of the registered models): filter_grad,
+ *   cache-blocked over output rows, about 1.6x faster than the per-tap products.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
@@ -131,6 +135,8 @@ function conv2dBackpropFilter({ inputs, backend, attrs }: Conv2DBackpropFilterAr
   const xGrid = writeInputGrid(backend, x, grid);
   try {
     if (inChannels === 1 && outChannels % 16 === 0) return singleChannelGradient(backend, xGrid, dy, grid);
+    if (inChannels % 4 === 0 && outChannels % 8 === 0 && process.env.CXR_DW !== 'gemm')
+      return blockedGradient(backend, xGrid, dy, grid);
     return tapProducts(backend, xGrid, dy, grid);
   } finally {
     backend.disposeData(xGrid.dataId);
@@ -173,6 +179,37 @@ function singleChannelGradient(
     strideWidth,
     filterHeight,
     filterWidth,
+  );
+  return dw;
+}
+
+/** Bytes of dy per chunk of the blocked kernel: small enough to stay in a core's L2 cache. */
+const DY_CHUNK_BYTES = 256 * 1024;
+
+/** The cache-blocked SIMD kernel (../simd/kernels.c, filter_grad). */
+function blockedGradient(backend: BackendWasm, xGrid: TensorInfo, dy: TensorInfo, grid: Grid): TensorInfo {
+  const { batchSize, outHeight, outWidth, inChannels, outChannels } = grid.info;
+  const { strideHeight, strideWidth, filterHeight, filterWidth } = grid.info;
+  const dw = backend.makeOutput([filterHeight, filterWidth, inChannels, outChannels], 'float32');
+  const chunkRows = Math.max(1, Math.floor(DY_CHUNK_BYTES / (4 * outWidth * outChannels)));
+  const at = (t: TensorInfo) => heapAddress(backend, t);
+  simdKernels(backend).filterGrad(
+    at(xGrid),
+    at(dy),
+    at(dw),
+    batchSize,
+    outHeight,
+    outWidth,
+    inChannels,
+    outChannels,
+    grid.gridHeight,
+    grid.gridWidth,
+    grid.length,
+    strideHeight,
+    strideWidth,
+    filterHeight,
+    filterWidth,
+    chunkRows,
   );
   return dw;
 }

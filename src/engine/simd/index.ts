@@ -44,6 +44,8 @@ export interface SimdKernels {
     filterHeight: number,
     filterWidth: number,
   ): void;
+  /** Filter gradient for input channels % 4 == 0 and output channels % 8 == 0 (see kernels.c). */
+  filterGrad(...args: number[]): void;
 }
 
 interface EmscriptenMemoryHolder {
@@ -74,6 +76,7 @@ function instantiate(memory: WebAssembly.Memory): SimdKernels {
     maxPoolGradHalving: exports.max_pool_grad_halving,
     scatterToChannelGrid: exports.scatter_to_channel_grid,
     filterGradSingleChannel: exports.filter_grad_single_channel,
+    filterGrad: exports.filter_grad,
   };
 }
 

@@ -128,3 +128,71 @@ void filter_grad_single_channel(const float *x_grid, const float *dy, float *dw,
     }
   }
 }
+
+// Filter gradient for in_c a multiple of 4 and out_c a multiple of 8:
+//   dw[kh, kw, ci, co] = sum over output pixels p of x_grid[ci][q(p) + kh * grid_w + kw] * dy[p, co]
+// with x_grid channel-major (plane_stride floats per channel, see conv2d-backprop-filter.ts) and q(p) the grid
+// position of output pixel p. It is a GEMM with a very long reduction (every output pixel), which XNNPACK runs
+// with poor cache reuse and a full repack of dy per call. Here the pixels are taken in chunks of `chunk_rows`
+// output rows, small enough that the chunk of dy stays in cache while every (tap, 4 input channels,
+// 8 output channels) block of dw accumulates over it in 8 vector registers.
+EXPORT(filter_grad)
+void filter_grad(const float *x_grid, const float *dy, float *dw, int32_t batch, int32_t out_h, int32_t out_w,
+                 int32_t in_c, int32_t out_c, int32_t grid_h, int32_t grid_w, int32_t plane_stride, int32_t stride_h,
+                 int32_t stride_w, int32_t filter_h, int32_t filter_w, int32_t chunk_rows) {
+  const int32_t total = filter_h * filter_w * in_c * out_c;
+  for (int32_t i = 0; i < total; i += 4) wasm_v128_store(dw + i, wasm_f32x4_splat(0.0f));
+  const int32_t rows = batch * out_h;
+  for (int32_t r0 = 0; r0 < rows; r0 += chunk_rows) {
+    const int32_t r1 = r0 + chunk_rows < rows ? r0 + chunk_rows : rows;
+    for (int32_t kh = 0; kh < filter_h; kh++) {
+      for (int32_t kw = 0; kw < filter_w; kw++) {
+        for (int32_t ci0 = 0; ci0 < in_c; ci0 += 4) {
+          for (int32_t co0 = 0; co0 < out_c; co0 += 8) {
+            v128_t a00 = wasm_f32x4_splat(0.0f), a01 = a00, a10 = a00, a11 = a00;
+            v128_t a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            for (int32_t r = r0; r < r1; r++) {
+              const int32_t n = r / out_h;
+              const int32_t oh = r - n * out_h;
+              const float *x0 = x_grid + (int64_t)ci0 * plane_stride + (int64_t)n * grid_h * grid_w +
+                                (int64_t)(oh * stride_h + kh) * grid_w + kw;
+              const float *x1 = x0 + plane_stride;
+              const float *x2 = x1 + plane_stride;
+              const float *x3 = x2 + plane_stride;
+              const float *g = dy + (int64_t)r * out_w * out_c + co0;
+              for (int32_t ow = 0; ow < out_w; ow++, g += out_c) {
+                const v128_t g0 = wasm_v128_load(g);
+                const v128_t g1 = wasm_v128_load(g + 4);
+                const int32_t o = ow * stride_w;
+                const v128_t v0 = wasm_f32x4_splat(x0[o]);
+                const v128_t v1 = wasm_f32x4_splat(x1[o]);
+                const v128_t v2 = wasm_f32x4_splat(x2[o]);
+                const v128_t v3 = wasm_f32x4_splat(x3[o]);
+                a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(v0, g0));
+                a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(v0, g1));
+                a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(v1, g0));
+                a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(v1, g1));
+                a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(v2, g0));
+                a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(v2, g1));
+                a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(v3, g0));
+                a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(v3, g1));
+              }
+            }
+            float *out = dw + ((int64_t)(kh * filter_w + kw) * in_c + ci0) * out_c + co0;
+            wasm_v128_store(out, wasm_f32x4_add(wasm_v128_load(out), a00));
+            wasm_v128_store(out + 4, wasm_f32x4_add(wasm_v128_load(out + 4), a01));
+            out += out_c;
+            wasm_v128_store(out, wasm_f32x4_add(wasm_v128_load(out), a10));
+            wasm_v128_store(out + 4, wasm_f32x4_add(wasm_v128_load(out + 4), a11));
+            out += out_c;
+            wasm_v128_store(out, wasm_f32x4_add(wasm_v128_load(out), a20));
+            wasm_v128_store(out + 4, wasm_f32x4_add(wasm_v128_load(out + 4), a21));
+            out += out_c;
+            wasm_v128_store(out, wasm_f32x4_add(wasm_v128_load(out), a30));
+            wasm_v128_store(out + 4, wasm_f32x4_add(wasm_v128_load(out + 4), a31));
+          }
+        }
+      }
+    }
+  }
+}
