@@ -22,6 +22,8 @@ export interface EvaluateOptions {
   split?: SplitName;
   batchSize?: number;
   backend?: BackendName;
+  /** wasm threads (default: $CXR_WASM_THREADS or 1). */
+  threads?: number;
   cacheDir?: string | null;
   /** Bootstrap resamples for the CIs (default 1,000). */
   bootstrapSamples?: number;
@@ -75,7 +77,7 @@ async function withPhase<T>(
 }
 
 export async function evaluateModel(options: EvaluateOptions): Promise<EvaluationResult> {
-  await initEngine({ backend: options.backend });
+  await initEngine({ backend: options.backend, threads: options.threads });
   const saved = await loadModel(options.modelDir);
   try {
     const { metadata } = saved;

@@ -110,8 +110,9 @@ ${metricsTable(m)}`;
 }
 
 function trainingSection(t: Partial<TrainingSummary>): string {
+  const threads = t.machine?.threads ? `, ${t.machine.threads} thread(s)` : '';
   const machine = t.machine
-    ? `${t.machine.cpus} × ${t.machine.cpuModel}, TF.js ${t.machine.backend} backend`
+    ? `${t.machine.cpus} × ${t.machine.cpuModel}, TF.js ${t.machine.backend} backend${threads}`
     : 'unknown';
   return `## Training
 

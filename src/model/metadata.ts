@@ -83,7 +83,7 @@ export interface TrainingSummary {
   seconds: number;
   secondsPerEpoch: number;
   imagesPerSecond: number;
-  machine: { cpus: number; cpuModel: string; backend: string };
+  machine: { cpus: number; cpuModel: string; backend: string; threads?: number };
   /** The command line that reproduces the run. */
   command: string;
   warnings: string[];

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ProgressCallback } from '../cli/progress.ts';
 import { type AugmentOptions, createAugmenter } from '../data/augment.ts';
-import { type BackendName, initEngine } from '../engine/backend.ts';
+import { type BackendName, engineThreads, initEngine } from '../engine/backend.ts';
 import type { EvaluationMetrics } from '../evaluate/metrics.ts';
 import { thresholdRuleByName } from '../evaluate/threshold.ts';
 import { createModel } from '../model/architectures.ts';
@@ -95,6 +95,8 @@ export interface TrainOptions {
   config?: Partial<TrainConfig>;
   resume?: boolean;
   backend?: BackendName;
+  /** wasm threads (default: $CXR_WASM_THREADS or 1). A resumed run should use the same count. */
+  threads?: number;
   cacheDir?: string | null;
   /** Keep checkpoints/ after a successful run (default: removed, the saved model supersedes them). */
   keepCheckpoints?: boolean;
@@ -189,7 +191,12 @@ function trainingSummary(
         1e-9,
         state.history.reduce((s, r) => s + r.seconds, 0),
       ),
-    machine: { cpus: cpus.length, cpuModel: cpus[0]?.model.trim() ?? 'unknown', backend: extra.backend },
+    machine: {
+      cpus: cpus.length,
+      cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+      backend: extra.backend,
+      threads: engineThreads(),
+    },
     command: extra.command,
     warnings: extra.warnings,
   };
@@ -257,7 +264,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const checkpointDir = path.join(outDir, CHECKPOINT_DIR);
   const { config, manifest } = await runSettings(options, checkpointDir);
   const reporter = options.reporter ?? {};
-  const backend = await initEngine({ backend: options.backend });
+  const backend = await initEngine({ backend: options.backend, threads: options.threads });
   const data = await prepareTrainingData({
     dataDir: options.dataDir,
     valDir: options.valDir,

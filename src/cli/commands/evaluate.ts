@@ -22,7 +22,10 @@ interface EvaluateCommandOptions {
   batchSize: number;
   bootstrap: number;
   backend: BackendName;
+  threads?: number;
   cacheDir?: string;
+  /** commander sets this to false for --no-cache. */
+  cache: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -91,7 +94,8 @@ async function evaluate(o: EvaluateCommandOptions): Promise<void> {
       split: o.split,
       batchSize: o.batchSize,
       backend: o.backend,
-      cacheDir: o.cacheDir,
+      threads: o.threads,
+      cacheDir: o.cache ? o.cacheDir : null,
       bootstrapSamples: o.bootstrap,
       progress: (phase) => startProgress(phase, { quiet: o.quiet }),
     });
@@ -152,7 +156,9 @@ export function registerEvaluateCommand(program: Command): void {
     .option('-b, --batch-size <n>', 'images per forward pass', integerArg(1), DEFAULT_SCORE_BATCH_SIZE)
     .option('--bootstrap <n>', 'bootstrap resamples for the confidence intervals', integerArg(0), 1000)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_NAMES).default('wasm'))
+    .option('--threads <n>', 'wasm threads (default $CXR_WASM_THREADS or 1)', integerArg(1))
     .option('--cache-dir <dir>', 'decoded-pixel cache (default .cache/pixels or $CXR_CACHE_DIR)')
+    .option('--no-cache', 'decode every image, and do not store the result')
     .option('--json', 'print exactly the metrics JSON on stdout and nothing else')
     .option('-q, --quiet', 'no progress bars')
     .addHelpText('after', HELP_AFTER)

@@ -24,7 +24,10 @@ interface TrainCommandOptions {
   augment: boolean;
   resume?: boolean;
   backend: BackendName;
+  threads?: number;
   cacheDir?: string;
+  /** commander sets this to false for --no-cache. */
+  cache: boolean;
   keepCheckpoints?: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -125,7 +128,8 @@ async function train(o: TrainCommandOptions): Promise<void> {
       config: requestedConfig(o),
       resume: o.resume,
       backend: o.backend,
-      cacheDir: o.cacheDir,
+      threads: o.threads,
+      cacheDir: o.cache ? o.cacheDir : null,
       keepCheckpoints: o.keepCheckpoints,
       command: reproducibleCommand(),
       reporter: reporter(o),
@@ -203,7 +207,9 @@ export function registerTrainCommand(program: Command): void {
     .option('--no-augment', 'train without augmentation')
     .option('--resume', 'continue the interrupted run in MODEL_DIR/checkpoints (its settings are kept)')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_NAMES).default('wasm'))
+    .option('--threads <n>', 'wasm threads (default $CXR_WASM_THREADS or 1)', integerArg(1))
     .option('--cache-dir <dir>', 'decoded-pixel cache (default .cache/pixels or $CXR_CACHE_DIR)')
+    .option('--no-cache', 'decode every image, and do not store the result')
     .option('--keep-checkpoints', 'keep MODEL_DIR/checkpoints after the run finishes')
     .option('--json', 'print a JSON summary on stdout (epoch lines go to stderr)')
     .option('-q, --quiet', 'no progress bars or epoch lines')
