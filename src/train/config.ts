@@ -31,14 +31,14 @@ export interface TrainConfig {
 
 export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'imageSize'> = {
   architecture: 'default',
-  epochs: 20,
+  epochs: 8,
   batchSize: 32,
   learningRate: 2e-3,
   warmupEpochs: 1,
   finalLearningRateFactor: 0.02,
   valFraction: 0.1,
   seed: 42,
-  patience: 6,
+  patience: 4,
   thresholdRule: 'sens95',
   augment: true,
 };
