@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN } from './kernels/batch-norm-train.ts';
 
 /** The parts of tfjs-layers' BatchNormalization that the training path reads and updates. */
 interface BatchNormLayer {
@@ -37,16 +38,60 @@ interface Statistics {
   variance: tf.Tensor1D;
 }
 
+/** The batch-norm op's output and the batch statistics (which the caller disposes). */
+interface BatchNormResult {
+  y: tf.Tensor;
+  stats: Statistics;
+}
+
 /**
- * Normalises x over all axes but the last, scales and shifts, with the closed-form gradient. Returns the output
- * and the batch statistics (which the caller disposes).
+ * Normalises x over all axes but the last, scales and shifts, with the closed-form gradient. On wasm, with
+ * channels % 4 == 0, forward and backward are the SIMD kernels of kernels/batch-norm-train.ts (3 and 2 passes
+ * over the data); elsewhere the same maths as TF.js ops.
  */
 export function batchNormTraining(
   x: tf.Tensor,
   gamma: tf.Tensor1D,
   beta: tf.Tensor1D,
   epsilon: number,
-): { y: tf.Tensor; stats: Statistics } {
+): BatchNormResult {
+  const channels = x.shape[x.shape.length - 1];
+  const fused = channels % 4 === 0 && tf.getKernel(BATCH_NORM_TRAIN, tf.getBackend()) !== undefined;
+  return fused ? fusedBatchNorm(x, gamma, beta, epsilon) : opsBatchNorm(x, gamma, beta, epsilon);
+}
+
+function fusedBatchNorm(
+  x: tf.Tensor,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  epsilon: number,
+): BatchNormResult {
+  const holder: { stats?: Statistics } = {};
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xIn, g, b, save] = args as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    const [y, mean, variance, rstd] = tf.engine().runKernel(
+      BATCH_NORM_TRAIN,
+      { x: xIn, gamma: g, beta: b },
+      {
+        epsilon,
+      },
+    ) as tf.Tensor[];
+    holder.stats = { mean: tf.keep(mean) as tf.Tensor1D, variance: tf.keep(variance) as tf.Tensor1D };
+    save([xIn, mean, rstd, g]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
+      const [xs, m, r, gm] = saved;
+      return tf
+        .engine()
+        .runKernel(BATCH_NORM_GRAD, { dy, x: xs, mean: m, gamma: gm, rstd: r }) as tf.Tensor[];
+    };
+    return { value: y, gradFunc };
+  });
+  const y = op(x, gamma, beta);
+  if (!holder.stats) throw new Error('batch norm forward pass produced no statistics');
+  return { y, stats: holder.stats };
+}
+
+function opsBatchNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): BatchNormResult {
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const count = x.size / x.shape[x.shape.length - 1];
   const holder: { stats?: Statistics } = {};

@@ -62,9 +62,13 @@ before(async () => {
 });
 
 describe('fast batch norm', () => {
+  // Channels % 4 == 0 take the fused SIMD kernels (rows spanning several accumulation blocks); others the ops.
   for (const shape of [
     [3, 5, 4, 6],
     [4, 7],
+    [3, 5, 4, 8],
+    [2, 40, 40, 16],
+    [6, 8],
   ]) {
     it(`matches the stock layer in training mode for [${shape}]`, () => {
       const x = tf.tidy(() => tf.add(tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 4), 3), 2));

@@ -13,6 +13,7 @@ import {
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
 import { makeBatchMatMulConfig } from './batch-mat-mul.ts';
+import { batchNormGradConfig, batchNormTrainConfig } from './batch-norm-train.ts';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.ts';
 import { makeIdentityConfig } from './identity.ts';
@@ -31,7 +32,8 @@ function stockKernel(name: string): KernelConfig {
 /**
  * The kernels registered on wasm: gradients the stock backend lacks (Conv2DBackpropFilter) or runs as scalar
  * loops (Conv2DBackpropInput, MaxPoolGrad, Tile), and wrappers that route slow stock cases to fast paths (Sum
- * and Mean over leading axes, BatchMatMul with transposed operands) or avoid copies (Identity).
+ * and Mean over leading axes, BatchMatMul with transposed operands) or avoid copies (Identity); and the
+ * batch-norm training kernels that ../batch-norm.ts uses.
  */
 function pneumoscopeKernels(): KernelConfig[] {
   return [
@@ -39,6 +41,8 @@ function pneumoscopeKernels(): KernelConfig[] {
     conv2dBackpropInputConfig,
     maxPoolGradConfig,
     tileConfig,
+    batchNormTrainConfig,
+    batchNormGradConfig,
     makeSumConfig(stockKernel(Sum)),
     makeMeanConfig(stockKernel(Mean)),
     makeIdentityConfig(stockKernel(Identity)),

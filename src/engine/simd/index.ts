@@ -46,6 +46,9 @@ export interface SimdKernels {
   ): void;
   /** Filter gradient for input channels % 4 == 0 and output channels % 8 == 0 (see kernels.c). */
   filterGrad(...args: number[]): void;
+  /** Batch-norm training forward / backward over [rows, channels], channels % 4 == 0 (see kernels.c). */
+  batchNormForward(...args: number[]): void;
+  batchNormBackward(...args: number[]): void;
 }
 
 interface EmscriptenMemoryHolder {
@@ -77,6 +80,8 @@ function instantiate(memory: WebAssembly.Memory): SimdKernels {
     scatterToChannelGrid: exports.scatter_to_channel_grid,
     filterGradSingleChannel: exports.filter_grad_single_channel,
     filterGrad: exports.filter_grad,
+    batchNormForward: exports.batch_norm_forward,
+    batchNormBackward: exports.batch_norm_backward,
   };
 }
 

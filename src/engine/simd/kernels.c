@@ -196,3 +196,119 @@ void filter_grad(const float *x_grid, const float *dy, float *dw, int32_t batch,
     }
   }
 }
+
+// ---- Batch normalisation over the rows of an NHWC tensor viewed as [rows, channels], channels % 4 == 0. ----
+// Per-channel sums are accumulated in float32 over blocks of BN_BLOCK rows, then folded into float64, so sums over
+// millions of rows stay as accurate as a pairwise sum. `scratch` holds 4 * channels doubles (caller-allocated).
+#define BN_BLOCK 64
+
+// block[c] (float32, channels) and total[c] (float64): adds block into total and clears block.
+static void fold_block(float *block, double *total, int32_t channels) {
+  for (int32_t c = 0; c < channels; c++) {
+    total[c] += block[c];
+    block[c] = 0.0f;
+  }
+}
+
+// total[c] = sum over rows of (x[r, c] - shift[c]) (shift may be all zero) or of its square.
+static void channel_sums(const float *x, const float *shift, int32_t squared, int32_t rows, int32_t channels,
+                         float *block, double *total) {
+  for (int32_t c = 0; c < channels; c++) {
+    block[c] = 0.0f;
+    total[c] = 0.0;
+  }
+  for (int32_t r = 0; r < rows; r++) {
+    const float *row = x + (int64_t)r * channels;
+    for (int32_t c = 0; c < channels; c += 4) {
+      v128_t d = wasm_f32x4_sub(wasm_v128_load(row + c), wasm_v128_load(shift + c));
+      if (squared) d = wasm_f32x4_mul(d, d);
+      wasm_v128_store(block + c, wasm_f32x4_add(wasm_v128_load(block + c), d));
+    }
+    if ((r + 1) % BN_BLOCK == 0) fold_block(block, total, channels);
+  }
+  fold_block(block, total, channels);
+}
+
+// Training-mode forward: mean and (biased) variance over rows, then y = (x - mean) * gamma * rstd + beta.
+// Outputs mean, variance (channels each) and y; rstd = 1 / sqrt(variance + epsilon) is returned in rstd_out.
+EXPORT(batch_norm_forward)
+void batch_norm_forward(const float *x, const float *gamma, const float *beta, float *y, float *mean_out,
+                        float *variance_out, float *rstd_out, double *scratch, int32_t rows, int32_t channels,
+                        float epsilon) {
+  float *block = (float *)(scratch + channels);
+  double *total = scratch;
+  for (int32_t c = 0; c < channels; c++) mean_out[c] = 0.0f;
+  channel_sums(x, mean_out, 0, rows, channels, block, total);
+  for (int32_t c = 0; c < channels; c++) mean_out[c] = (float)(total[c] / rows);
+  channel_sums(x, mean_out, 1, rows, channels, block, total);
+  float *scale = (float *)(scratch + 2 * channels);
+  for (int32_t c = 0; c < channels; c++) {
+    variance_out[c] = (float)(total[c] / rows);
+    rstd_out[c] = 1.0f / __builtin_sqrtf(variance_out[c] + epsilon);
+    scale[c] = gamma[c] * rstd_out[c];
+  }
+  for (int32_t r = 0; r < rows; r++) {
+    const float *in = x + (int64_t)r * channels;
+    float *out = y + (int64_t)r * channels;
+    for (int32_t c = 0; c < channels; c += 4) {
+      const v128_t centred = wasm_f32x4_sub(wasm_v128_load(in + c), wasm_v128_load(mean_out + c));
+      wasm_v128_store(out + c, wasm_f32x4_add(wasm_f32x4_mul(centred, wasm_v128_load(scale + c)),
+                                              wasm_v128_load(beta + c)));
+    }
+  }
+}
+
+// Backward of batch_norm_forward (mean and variance being the batch's own):
+//   dbeta = sum dy, dgamma = rstd * sum dy (x - mean),
+//   dx = gamma rstd (dy - dbeta / rows - (x - mean) rstd^2 sum dy (x - mean) / rows)
+EXPORT(batch_norm_backward)
+void batch_norm_backward(const float *dy, const float *x, const float *mean, const float *gamma, const float *rstd,
+                         float *dx, float *dgamma_out, float *dbeta_out, double *scratch, int32_t rows,
+                         int32_t channels) {
+  double *sum_dy = scratch;
+  double *sum_dy_centred = scratch + channels;
+  float *block_dy = (float *)(scratch + 2 * channels);
+  float *block_dyc = block_dy + channels;
+  for (int32_t c = 0; c < channels; c++) {
+    sum_dy[c] = 0.0;
+    sum_dy_centred[c] = 0.0;
+    block_dy[c] = 0.0f;
+    block_dyc[c] = 0.0f;
+  }
+  for (int32_t r = 0; r < rows; r++) {
+    const float *g = dy + (int64_t)r * channels;
+    const float *in = x + (int64_t)r * channels;
+    for (int32_t c = 0; c < channels; c += 4) {
+      const v128_t gv = wasm_v128_load(g + c);
+      const v128_t centred = wasm_f32x4_sub(wasm_v128_load(in + c), wasm_v128_load(mean + c));
+      wasm_v128_store(block_dy + c, wasm_f32x4_add(wasm_v128_load(block_dy + c), gv));
+      wasm_v128_store(block_dyc + c, wasm_f32x4_add(wasm_v128_load(block_dyc + c), wasm_f32x4_mul(gv, centred)));
+    }
+    if ((r + 1) % BN_BLOCK == 0 || r + 1 == rows) {
+      fold_block(block_dy, sum_dy, channels);
+      fold_block(block_dyc, sum_dy_centred, channels);
+    }
+  }
+  // dx = a * dy - b * (x - mean) - c, per channel; a, b, c overwrite the float blocks (no longer needed).
+  float *a = block_dy;
+  float *b = block_dyc;
+  float *shift = (float *)(scratch + 3 * channels);
+  for (int32_t c = 0; c < channels; c++) {
+    dbeta_out[c] = (float)sum_dy[c];
+    dgamma_out[c] = (float)(sum_dy_centred[c] * rstd[c]);
+    a[c] = gamma[c] * rstd[c];
+    b[c] = (float)(a[c] * (double)rstd[c] * rstd[c] * sum_dy_centred[c] / rows);
+    shift[c] = (float)(a[c] * sum_dy[c] / rows);
+  }
+  for (int32_t r = 0; r < rows; r++) {
+    const float *g = dy + (int64_t)r * channels;
+    const float *in = x + (int64_t)r * channels;
+    float *out = dx + (int64_t)r * channels;
+    for (int32_t c = 0; c < channels; c += 4) {
+      const v128_t centred = wasm_f32x4_sub(wasm_v128_load(in + c), wasm_v128_load(mean + c));
+      v128_t v = wasm_f32x4_mul(wasm_v128_load(a + c), wasm_v128_load(g + c));
+      v = wasm_f32x4_sub(v, wasm_f32x4_mul(wasm_v128_load(b + c), centred));
+      wasm_v128_store(out + c, wasm_f32x4_sub(v, wasm_v128_load(shift + c)));
+    }
+  }
+}
