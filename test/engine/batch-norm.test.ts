@@ -80,7 +80,8 @@ describe('fast batch norm', () => {
       assertClose(fast.output, stock.output, 'output');
       assertClose(fast.movingMean, stock.movingMean, 'moving mean');
       assertClose(fast.movingVariance, stock.movingVariance, 'moving variance');
-      ['dx', 'dgamma', 'dbeta'].forEach((name, i) => assertClose(fast.grads[i], stock.grads[i], name));
+      for (const [i, name] of ['dx', 'dgamma', 'dbeta'].entries())
+        assertClose(fast.grads[i], stock.grads[i], name);
       tf.dispose([x, weight]);
     });
   }
