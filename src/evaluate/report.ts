@@ -29,6 +29,7 @@ function confusionSpec(m: ThresholdMetrics): TopLevelSpec {
     { truth: 'NORMAL', predicted: 'PNEUMONIA', count: c.fp },
     { truth: 'NORMAL', predicted: 'NORMAL', count: c.tn },
   ];
+  const maxCount = Math.max(...values.map((v) => v.count));
   return {
     title: `Confusion matrix at threshold ${fmt(m.threshold)}`,
     width: 220,
@@ -40,7 +41,14 @@ function confusionSpec(m: ThresholdMetrics): TopLevelSpec {
     },
     layer: [
       { mark: 'rect', encoding: { color: { field: 'count', type: 'quantitative', legend: null } } },
-      { mark: { type: 'text', fontSize: 18, fontWeight: 'bold' }, encoding: { text: { field: 'count' } } },
+      {
+        mark: { type: 'text', fontSize: 18, fontWeight: 'bold' },
+        encoding: {
+          text: { field: 'count' },
+          // Light text on the dark (large-count) cells, dark text elsewhere.
+          color: { condition: { test: `datum.count > ${maxCount / 2}`, value: 'white' }, value: 'black' },
+        },
+      },
     ],
   } as TopLevelSpec;
 }
