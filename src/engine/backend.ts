@@ -11,6 +11,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { installFastBatchNorm, uninstallFastBatchNorm } from './batch-norm.ts';
+import { installReluGradient } from './kernels/relu-grad.ts';
 import { registerThreadedWasmBackend } from './threads.ts';
 
 export type BackendName = 'wasm' | 'cpu';
@@ -64,6 +65,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<BackendNa
   }
   if (options.fastBatchNorm === false) uninstallFastBatchNorm();
   else installFastBatchNorm();
+  installReluGradient();
   if (initialised === backend) return backend;
   if (backend === 'wasm') {
     setWasmPaths(wasmDirectory());

@@ -199,6 +199,22 @@ describe('MaxPoolGrad (wasm vs cpu): the gradient goes to the first maximum of e
   }
 });
 
+describe('ReLU gradient (wasm vs cpu)', () => {
+  for (const shape of [
+    [2, 5, 3, 4],
+    [7, 3],
+  ]) {
+    it(`[${shape}] with exact zeros and negatives`, async () => {
+      // Rounded values make exact zeros, where the gradient must be 0 (TF.js's step(0) = 0).
+      const f = (x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), tensor(shape, 17)));
+      await assertMatchesCpu({
+        name: 'relu grad',
+        run: () => tf.tidy(() => tf.grad(f)(tensor(shape, 16, (v) => Math.round(v * 2)))),
+      });
+    });
+  }
+});
+
 describe('reductions, tiling and transposed matrix products (wasm vs cpu)', () => {
   const reductions: [number[], number[], boolean][] = [
     [[4, 5, 6, 3], [0, 1, 2], false],

@@ -19,6 +19,7 @@ import { conv2dBackpropInputConfig } from './conv2d-backprop-input.ts';
 import { makeIdentityConfig } from './identity.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { makeMeanConfig } from './mean.ts';
+import { reluGradConfig } from './relu-grad.ts';
 import { makeSumConfig } from './sum.ts';
 import { tileConfig } from './tile.ts';
 
@@ -33,7 +34,7 @@ function stockKernel(name: string): KernelConfig {
  * The kernels registered on wasm: gradients the stock backend lacks (Conv2DBackpropFilter) or runs as scalar
  * loops (Conv2DBackpropInput, MaxPoolGrad, Tile), and wrappers that route slow stock cases to fast paths (Sum
  * and Mean over leading axes, BatchMatMul with transposed operands) or avoid copies (Identity); and the
- * batch-norm training kernels that ../batch-norm.ts uses.
+ * batch-norm training kernels that ../batch-norm.ts uses, and the one-pass ReLU gradient of relu-grad.ts.
  */
 function pneumoscopeKernels(): KernelConfig[] {
   return [
@@ -43,6 +44,7 @@ function pneumoscopeKernels(): KernelConfig[] {
     tileConfig,
     batchNormTrainConfig,
     batchNormGradConfig,
+    reluGradConfig,
     makeSumConfig(stockKernel(Sum)),
     makeMeanConfig(stockKernel(Mean)),
     makeIdentityConfig(stockKernel(Identity)),

@@ -49,6 +49,8 @@ export interface SimdKernels {
   /** Batch-norm training forward / backward over [rows, channels], channels % 4 == 0 (see kernels.c). */
   batchNormForward(...args: number[]): void;
   batchNormBackward(...args: number[]): void;
+  /** dx = dy where x > 0, else 0, over `size` floats. */
+  reluBackward(dy: number, x: number, dx: number, size: number): void;
 }
 
 interface EmscriptenMemoryHolder {
@@ -82,6 +84,7 @@ function instantiate(memory: WebAssembly.Memory): SimdKernels {
     filterGrad: exports.filter_grad,
     batchNormForward: exports.batch_norm_forward,
     batchNormBackward: exports.batch_norm_backward,
+    reluBackward: exports.relu_backward,
   };
 }
 
