@@ -5,25 +5,17 @@
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ProgressCallback } from '../cli/progress.ts';
-import { type AugmentOptions, createAugmenter } from '../data/augment.ts';
-import { type BackendName, engineThreads, initEngine } from '../engine/backend.ts';
-import type { EvaluationMetrics } from '../evaluate/metrics.ts';
+import { createAugmenter } from '../data/augment.ts';
+import { type BackendName, initEngine } from '../engine/backend.ts';
 import { thresholdRuleByName } from '../evaluate/threshold.ts';
 import { createModel } from '../model/architectures.ts';
 import { renderModelCard } from '../model/card.ts';
 import { saveModel } from '../model/io.ts';
-import {
-  METADATA_FORMAT,
-  METADATA_FORMAT_VERSION,
-  type ModelMetadata,
-  type TrainingSummary,
-} from '../model/metadata.ts';
-import { balancedClassWeights } from './batches.ts';
+import type { ModelMetadata } from '../model/metadata.ts';
 import {
   CHECKPOINT_DIR,
   type CheckpointManifest,
@@ -35,40 +27,13 @@ import { configDifferences, resolveTrainConfig, type TrainConfig } from './confi
 import { type PreparedData, prepareTrainingData } from './data.ts';
 import { chooseOperatingPoint } from './finalize.ts';
 import { BestWeights, batchProgress, checkpointing, earlyStopping, epochLog } from './hooks.ts';
-import {
-  type EpochRecord,
-  initialTrainingState,
-  runTraining,
-  type TrainingHooks,
-  type TrainingState,
-} from './loop.ts';
+import { type EpochRecord, initialTrainingState, runTraining, type TrainingHooks } from './loop.ts';
 import { deriveSeed, withSeededMathRandom } from './random.ts';
 import { buildTrainingReport, TRAINING_CURVES_PNG } from './report.ts';
+import { buildMetadata, TRAINING_AUGMENTATION, trainingSummary } from './summary.ts';
 
 export const HISTORY_JSON = 'history.json';
 
-/** Training augmentation: mild enough to keep a film plausible (the data module's defaults, written out). */
-export const TRAINING_AUGMENTATION: Required<AugmentOptions> = {
-  rotationDegrees: 10,
-  scale: 0.1,
-  shift: 0.1,
-  brightness: 0.1,
-  contrast: 0.1,
-  fill: 'edge',
-};
-
-/** For metadata and the model card. */
-export function describeAugmentation(
-  enabled: boolean,
-  o: Required<AugmentOptions> = TRAINING_AUGMENTATION,
-): string {
-  if (!enabled) return 'none';
-  const pct = (x: number) => `${Math.round(x * 100)}%`;
-  return (
-    `random rotation ±${o.rotationDegrees}°, zoom ±${pct(o.scale)}, shift ±${pct(o.shift)}, ` +
-    `brightness ±${pct(o.brightness)}, contrast ±${pct(o.contrast)} (${o.fill} fill); no flips`
-  );
-}
 export const REPORT_HTML = 'report.html';
 export const SPLIT_JSON = 'split.json';
 
@@ -143,93 +108,6 @@ export function createSeededModel(config: TrainConfig): tfl.LayersModel {
       l2: config.l2,
     }),
   );
-}
-
-function versions(backend: string): Record<string, string> {
-  return {
-    pneumoscope: process.env.npm_package_version ?? '0.1.0',
-    'tfjs-core': tf.version_core,
-    'tfjs-layers': tfl.version_layers,
-    node: process.version,
-    backend,
-  };
-}
-
-function scheduleText(config: TrainConfig): string {
-  const warmup = config.warmupEpochs > 0 ? `${config.warmupEpochs}-epoch linear warm-up, ` : '';
-  return `adam, ${warmup}cosine decay to ${config.finalLearningRateFactor * 100}% of the base rate`;
-}
-
-function trainingSummary(
-  config: TrainConfig,
-  state: TrainingState,
-  data: PreparedData,
-  extra: { backend: string; command: string; warnings: string[] },
-): TrainingSummary {
-  const cpus = os.cpus();
-  const images = state.history.reduce((n, r) => n + r.imagesPerSecond * r.seconds, 0);
-  return {
-    epochsPlanned: config.epochs,
-    epochsRun: state.epochsDone,
-    bestEpoch: state.best?.epoch ?? state.epochsDone,
-    stopReason: state.stopReason,
-    batchSize: config.batchSize,
-    learningRate: config.learningRate,
-    schedule: scheduleText(config),
-    classWeights: balancedClassWeights(data.train.labels),
-    augmentation: describeAugmentation(config.augment),
-    validation: {
-      source: data.valSource,
-      images: data.val.labels.length,
-      ...(data.valSource === 'carved' ? { valFraction: config.valFraction } : {}),
-    },
-    seconds: state.trainingSeconds,
-    secondsPerEpoch: state.trainingSeconds / Math.max(1, state.epochsDone),
-    imagesPerSecond:
-      images /
-      Math.max(
-        1e-9,
-        state.history.reduce((s, r) => s + r.seconds, 0),
-      ),
-    machine: {
-      cpus: cpus.length,
-      cpuModel: cpus[0]?.model.trim() ?? 'unknown',
-      backend: extra.backend,
-      threads: engineThreads(),
-    },
-    command: extra.command,
-    warnings: extra.warnings,
-  };
-}
-
-function buildMetadata(options: {
-  outDir: string;
-  config: TrainConfig;
-  data: PreparedData;
-  operating: { temperature: number; threshold: number; rule: string; metrics: EvaluationMetrics };
-  training: TrainingSummary;
-  backend: string;
-}): ModelMetadata {
-  const { config, data, operating } = options;
-  return {
-    format: METADATA_FORMAT,
-    formatVersion: METADATA_FORMAT_VERSION,
-    name: path.basename(path.resolve(options.outDir)),
-    version: process.env.npm_package_version ?? '0.1.0',
-    architecture: config.architecture,
-    createdAt: new Date().toISOString(),
-    preprocessing: { imageSize: config.imageSize, channels: 1, resize: 'stretch', inputRange: [0, 255] },
-    classNames: ['NORMAL', 'PNEUMONIA'],
-    positiveClass: 'PNEUMONIA',
-    threshold: operating.threshold,
-    thresholdRule: operating.rule,
-    calibration: { method: 'temperature', temperature: operating.temperature },
-    seed: config.seed,
-    data: { ...data.trainFingerprint, validation: data.valFingerprint },
-    metrics: operating.metrics as unknown as Record<string, unknown>,
-    training: options.training as unknown as Record<string, unknown>,
-    versions: versions(options.backend),
-  };
 }
 
 function defaultCommand(options: TrainOptions, config: TrainConfig): string {
