@@ -238,6 +238,28 @@ describe('reductions, tiling and transposed matrix products (wasm vs cpu)', () =
     });
   }
 
+  const additions: [number[], number[]][] = [
+    [[2, 3, 4, 8], [8]],
+    [[8], [2, 3, 4, 8]],
+    [
+      [5, 12],
+      [1, 12],
+    ],
+    [[2, 3, 4, 6], [6]],
+    [
+      [2, 3, 4, 8],
+      [2, 3, 4, 8],
+    ],
+  ];
+  for (const [aShape, bShape] of additions) {
+    it(`Add [${aShape}] + [${bShape}]`, async () => {
+      await assertMatchesCpu({
+        name: 'add',
+        run: () => tf.tidy(() => tf.add(tensor(aShape, 18), tensor(bShape, 19))),
+      });
+    });
+  }
+
   const tiles: [number[], number[]][] = [
     [
       [1, 1, 1, 5],

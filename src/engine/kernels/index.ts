@@ -3,6 +3,7 @@
  * tested numerically against the cpu backend (test/engine/kernels.test.ts).
  */
 import {
+  Add,
   BatchMatMul,
   getKernel,
   Identity,
@@ -12,6 +13,7 @@ import {
   Sum,
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
+import { makeAddConfig } from './add.ts';
 import { makeBatchMatMulConfig } from './batch-mat-mul.ts';
 import { batchNormGradConfig, batchNormTrainConfig } from './batch-norm-train.ts';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.ts';
@@ -33,7 +35,7 @@ function stockKernel(name: string): KernelConfig {
 /**
  * The kernels registered on wasm: gradients the stock backend lacks (Conv2DBackpropFilter) or runs as scalar
  * loops (Conv2DBackpropInput, MaxPoolGrad, Tile), and wrappers that route slow stock cases to fast paths (Sum
- * and Mean over leading axes, BatchMatMul with transposed operands) or avoid copies (Identity); and the
+ * and Mean over leading axes, BatchMatMul with transposed operands, Add of a per-channel bias) or avoid copies (Identity); and the
  * batch-norm training kernels that ../batch-norm.ts uses, and the one-pass ReLU gradient of relu-grad.ts.
  */
 function pneumoscopeKernels(): KernelConfig[] {
@@ -48,6 +50,7 @@ function pneumoscopeKernels(): KernelConfig[] {
     makeSumConfig(stockKernel(Sum)),
     makeMeanConfig(stockKernel(Mean)),
     makeIdentityConfig(stockKernel(Identity)),
+    makeAddConfig(stockKernel(Add)),
     makeBatchMatMulConfig(stockKernel(BatchMatMul)),
   ];
 }

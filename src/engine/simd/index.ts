@@ -51,6 +51,8 @@ export interface SimdKernels {
   batchNormBackward(...args: number[]): void;
   /** dx = dy where x > 0, else 0, over `size` floats. */
   reluBackward(dy: number, x: number, dx: number, size: number): void;
+  /** out = x + bias per channel over [rows, channels], channels % 4 == 0. */
+  addChannelBias(x: number, bias: number, out: number, rows: number, channels: number): void;
 }
 
 interface EmscriptenMemoryHolder {
@@ -85,6 +87,7 @@ function instantiate(memory: WebAssembly.Memory): SimdKernels {
     batchNormForward: exports.batch_norm_forward,
     batchNormBackward: exports.batch_norm_backward,
     reluBackward: exports.relu_backward,
+    addChannelBias: exports.add_channel_bias,
   };
 }
 

@@ -325,3 +325,15 @@ void relu_backward(const float *dy, const float *x, float *dx, int32_t size) {
   }
   for (; i < size; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
 }
+
+// out[r, c] = x[r, c] + bias[c] over [rows, channels], channels % 4 == 0: a convolution's bias in training,
+// where TF.js adds it as a separate broadcasting op.
+EXPORT(add_channel_bias)
+void add_channel_bias(const float *x, const float *bias, float *out, int32_t rows, int32_t channels) {
+  for (int32_t r = 0; r < rows; r++) {
+    const float *in = x + (int64_t)r * channels;
+    float *o = out + (int64_t)r * channels;
+    for (int32_t c = 0; c < channels; c += 4)
+      wasm_v128_store(o + c, wasm_f32x4_add(wasm_v128_load(in + c), wasm_v128_load(bias + c)));
+  }
+}
