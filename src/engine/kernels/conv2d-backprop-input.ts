@@ -3,7 +3,8 @@
  * convolution (the "transposed convolution as convolution" identity):
  *   dx = conv2d(dyDilated, flip(W) with in/out channels swapped, stride 1, padding KH-1-top / KW-1-left)
  * where dyDilated has (stride - 1) zeros between rows and columns (only for stride > 1). Padding that comes out
- * negative (explicit padding wider than the filter) is applied as a crop of the result instead.
+ * negative (explicit padding wider than the filter) is applied as a crop of the result instead. One input
+ * channel at stride 1 is a direct SIMD loop instead (see singleChannelInputGradient).
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
@@ -14,6 +15,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { heapAddress, simdKernels } from '../simd/index.ts';
 import { Intermediates, runWasmKernel } from './wasm-ops.ts';
 
 interface Conv2DBackpropInputArgs {
@@ -66,6 +68,9 @@ function conv2dBackpropInput({ inputs, backend, attrs }: Conv2DBackpropInputArgs
     dimRoundingMode,
   );
   const { filterHeight, filterWidth, inHeight, inWidth, strideHeight, strideWidth } = info;
+  if (info.inChannels === 1 && info.outChannels % 4 === 0 && strideHeight === 1 && strideWidth === 1) {
+    return singleChannelInputGradient(backend, dy, filter, info);
+  }
 
   const scope = new Intermediates(backend);
   try {
@@ -103,6 +108,36 @@ function conv2dBackpropInput({ inputs, backend, attrs }: Conv2DBackpropInputArgs
   } finally {
     scope.free();
   }
+}
+
+/**
+ * One input channel (the first layer on grey images, whose input gradient TF.js's fused-conv op computes even
+ * though nothing uses it): XNNPACK runs a 1-output-channel convolution poorly, so a SIMD loop does it (../simd).
+ */
+function singleChannelInputGradient(
+  backend: BackendWasm,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
+  const dx = backend.makeOutput([info.batchSize, info.inHeight, info.inWidth, 1], 'float32');
+  const at = (t: TensorInfo) => heapAddress(backend, t);
+  simdKernels(backend).inputGradSingleChannel(
+    at(dy),
+    at(filter),
+    at(dx),
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  );
+  return dx;
 }
 
 export const conv2dBackpropInputConfig: KernelConfig = {

@@ -53,6 +53,8 @@ export interface SimdKernels {
   reluBackward(dy: number, x: number, dx: number, size: number): void;
   /** out = x + bias per channel over [rows, channels], channels % 4 == 0. */
   addChannelBias(x: number, bias: number, out: number, rows: number, channels: number): void;
+  /** Input gradient of a stride-1 convolution with one input channel, out channels % 4 == 0 (see kernels.c). */
+  inputGradSingleChannel(...args: number[]): void;
 }
 
 interface EmscriptenMemoryHolder {
@@ -88,6 +90,7 @@ function instantiate(memory: WebAssembly.Memory): SimdKernels {
     batchNormBackward: exports.batch_norm_backward,
     reluBackward: exports.relu_backward,
     addChannelBias: exports.add_channel_bias,
+    inputGradSingleChannel: exports.input_grad_single_channel,
   };
 }
 

@@ -337,3 +337,34 @@ void add_channel_bias(const float *x, const float *bias, float *out, int32_t row
       wasm_v128_store(o + c, wasm_f32x4_add(wasm_v128_load(in + c), wasm_v128_load(bias + c)));
   }
 }
+
+// Input gradient of a stride-1 convolution with ONE input channel (TF.js's fused-conv gradient computes it for
+// the first layer even though nothing uses it; XNNPACK runs a 1-output-channel convolution poorly):
+//   dx[n, i, j] = sum over kh, kw, co of dy[n, i + pad_top - kh, j + pad_left - kw, co] * w[kh, kw, 0, co]
+// for dy positions inside [0, out_h) x [0, out_w); out_c % 4 == 0.
+EXPORT(input_grad_single_channel)
+void input_grad_single_channel(const float *dy, const float *w, float *dx, int32_t batch, int32_t in_h,
+                               int32_t in_w, int32_t out_h, int32_t out_w, int32_t out_c, int32_t filter_h,
+                               int32_t filter_w, int32_t pad_top, int32_t pad_left) {
+  for (int32_t n = 0; n < batch; n++) {
+    for (int32_t i = 0; i < in_h; i++) {
+      for (int32_t j = 0; j < in_w; j++) {
+        v128_t acc = wasm_f32x4_splat(0.0f);
+        for (int32_t kh = 0; kh < filter_h; kh++) {
+          const int32_t oi = i + pad_top - kh;
+          if (oi < 0 || oi >= out_h) continue;
+          for (int32_t kw = 0; kw < filter_w; kw++) {
+            const int32_t oj = j + pad_left - kw;
+            if (oj < 0 || oj >= out_w) continue;
+            const float *g = dy + ((int64_t)(n * out_h + oi) * out_w + oj) * out_c;
+            const float *f = w + (int64_t)(kh * filter_w + kw) * out_c;
+            for (int32_t c = 0; c < out_c; c += 4)
+              acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(g + c), wasm_v128_load(f + c)));
+          }
+        }
+        dx[((int64_t)(n * in_h + i)) * in_w + j] = wasm_f32x4_extract_lane(acc, 0) + wasm_f32x4_extract_lane(acc, 1) +
+                                                    wasm_f32x4_extract_lane(acc, 2) + wasm_f32x4_extract_lane(acc, 3);
+      }
+    }
+  }
+}
