@@ -6,11 +6,12 @@
  * 'wasm' backend, so every kernel (stock and ours) runs unchanged, just on more cores.
  *
  * Two details of that build need help in Node:
- * - the worker script ships as a JS string; it is written once to a temporary file;
+ * - the worker script ships as a JS string; it is written once to a file in the temporary directory;
  * - the module caps its pool at half of `os.cpus().length` (it assumes two hyper-threads per core), so a
  *   2-CPU machine would get 1 thread. The count is presented as twice the requested threads while the module
  *   initialises, then restored.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -34,13 +35,22 @@ function packageDirectory(): string {
   return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
 }
 
-/** Writes the pthread worker script (shipped as a string) to a file Node can start a worker from. */
+/**
+ * Writes the pthread worker script (shipped as a string) to a file Node can start a worker from. The file is
+ * named after its content, so every process reuses the same one and an upgrade gets a new one.
+ */
 function writeWorkerScript(contents: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pneumoscope-wasm-'));
-  const file = path.join(dir, 'tfjs-backend-wasm-threaded-simd.worker.js');
   // The string holds real newlines where the script had "\n" escapes inside string literals (TF.js's own
   // loader undoes this the same way before making its Blob).
-  fs.writeFileSync(file, contents.replace(/\n/g, '\\n'));
+  const script = contents.replace(/\n/g, '\\n');
+  const hash = createHash('sha256').update(script).digest('hex').slice(0, 16);
+  const file = path.join(os.tmpdir(), `pneumoscope-wasm-worker-${hash}.js`);
+  if (!fs.existsSync(file)) {
+    // Write then rename, so a concurrent process never starts a worker from a half-written file.
+    const partial = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(partial, script);
+    fs.renameSync(partial, file);
+  }
   return file;
 }
 
