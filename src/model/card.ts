@@ -116,7 +116,7 @@ function trainingSection(t: Partial<TrainingSummary>): string {
     : 'unknown';
   return `## Training
 
-- **Epochs:** ${t.epochsRun ?? '?'} of ${t.epochsPlanned ?? '?'} planned; weights of epoch ${t.bestEpoch ?? '?'} kept (best validation ROC-AUC)${t.stopReason ? `; ${t.stopReason}` : ''}
+- **Epochs:** ${t.epochsRun ?? '?'} of ${t.epochsPlanned ?? '?'} planned; weights of epoch ${t.bestEpoch ?? '?'} kept (best validation ${t.monitor === 'auc' ? 'ROC-AUC' : 'loss'})${t.stopReason ? `; ${t.stopReason}` : ''}
 - **Optimisation:** batch ${t.batchSize ?? '?'}, learning rate ${t.learningRate ?? '?'}, ${t.schedule ?? ''}
 - **Class balance:** loss weights NORMAL ${num(t.classWeights?.[0])}, PNEUMONIA ${num(t.classWeights?.[1])}
 - **Augmentation:** ${t.augmentation ?? 'unknown'}

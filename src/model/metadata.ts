@@ -67,8 +67,10 @@ export interface ModelMetadata {
 export interface TrainingSummary {
   epochsPlanned: number;
   epochsRun: number;
-  /** Epoch whose weights were kept (best validation ROC-AUC). */
+  /** Epoch whose weights were kept (best on the monitored validation metric). */
   bestEpoch: number;
+  /** The validation metric that picked it: "loss" or "auc". */
+  monitor?: string;
   /** Why training ended before `epochsPlanned`, or null. */
   stopReason: string | null;
   batchSize: number;

@@ -2,6 +2,7 @@
 
 import { THRESHOLD_RULES, type ThresholdRuleName } from '../evaluate/threshold.ts';
 import { getArchitecture } from '../model/architectures.ts';
+import type { MonitorName } from './loop.ts';
 
 /** Everything that determines the trained weights. Stored in checkpoints: a resumed run reuses it as it is. */
 export interface TrainConfig {
@@ -19,7 +20,9 @@ export interface TrainConfig {
   /** Share of training patients carved out for validation (when no validation folder is used). */
   valFraction: number;
   seed: number;
-  /** Epochs without validation ROC-AUC improvement before stopping; 0 = never stop early. */
+  /** Validation metric that picks the kept epoch and drives early stopping. */
+  monitor: MonitorName;
+  /** Epochs without improvement of the monitored metric before stopping; 0 = never stop early. */
   patience: number;
   thresholdRule: ThresholdRuleName;
   /** Random geometric and intensity augmentation of training images. */
@@ -38,6 +41,7 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'imageSize'> = {
   finalLearningRateFactor: 0.02,
   valFraction: 0.1,
   seed: 42,
+  monitor: 'loss',
   patience: 4,
   thresholdRule: 'sens95',
   augment: true,
@@ -83,6 +87,10 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
     `--patience must be an integer >= 0, got ${config.patience}`,
   );
   check(config.warmupEpochs >= 0, `warm-up epochs must be >= 0, got ${config.warmupEpochs}`);
+  check(
+    config.monitor === 'loss' || config.monitor === 'auc',
+    `--monitor must be loss or auc, got ${config.monitor}`,
+  );
   check(
     config.thresholdRule in THRESHOLD_RULES,
     `--threshold-rule must be one of ${Object.keys(THRESHOLD_RULES).join(', ')}, got ${config.thresholdRule}`,

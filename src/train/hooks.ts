@@ -1,7 +1,7 @@
 /** The training loop's hooks: best-weights keeping, early stopping, checkpointing and logging. */
 import * as tf from '@tensorflow/tfjs-core';
 import { saveCheckpoint, snapshotWeights } from './checkpoint.ts';
-import type { BatchProgress, EpochContext, EpochRecord, TrainingHooks } from './loop.ts';
+import type { BatchProgress, EpochContext, EpochRecord, MonitorName, TrainingHooks } from './loop.ts';
 
 /** Holds a copy of the weights of the best epoch so far. Dispose it when training is over. */
 export class BestWeights implements TrainingHooks {
@@ -23,16 +23,17 @@ export class BestWeights implements TrainingHooks {
   }
 }
 
-/** Stops training when validation ROC-AUC has not improved for `patience` epochs (0 = never stop early). */
-export function earlyStopping(patience: number): TrainingHooks {
+/** Stops training when the monitored validation metric has not improved for `patience` epochs (0 = never). */
+export function earlyStopping(patience: number, monitor: MonitorName = 'loss'): TrainingHooks {
   return {
     onEpochEnd({ state, record }: EpochContext) {
       if (patience <= 0 || state.best === null) return;
       const waited = record.epoch - state.best.epoch;
       if (waited >= patience) {
         state.stopReason =
-          `early stopping: validation ROC-AUC has not improved for ${waited} epochs ` +
-          `(best ${state.best.valAuc.toFixed(4)} at epoch ${state.best.epoch})`;
+          `early stopping: validation ${monitor === 'loss' ? 'loss' : 'ROC-AUC'} has not improved for ` +
+          `${waited} epochs (best ${(monitor === 'loss' ? state.best.valLoss : state.best.valAuc).toFixed(4)} ` +
+          `at epoch ${state.best.epoch})`;
       }
     },
   };

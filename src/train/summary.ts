@@ -70,6 +70,7 @@ export function trainingSummary(
     epochsPlanned: config.epochs,
     epochsRun: state.epochsDone,
     bestEpoch: state.best?.epoch ?? state.epochsDone,
+    monitor: config.monitor,
     stopReason: state.stopReason,
     batchSize: config.batchSize,
     learningRate: config.learningRate,

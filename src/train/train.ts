@@ -170,7 +170,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       if (p.batch === p.batches) bar?.stop();
     }),
     best,
-    earlyStopping(config.patience),
+    earlyStopping(config.patience, config.monitor),
     epochLog((line) => reporter.log?.(line), config.epochs),
     checkpointing<RunRecord>({
       dir: checkpointDir,
@@ -190,6 +190,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         batchSize: config.batchSize,
         imageSize: config.imageSize,
         seed: config.seed,
+        monitor: config.monitor,
         schedule: {
           base: config.learningRate,
           warmupEpochs: config.warmupEpochs,

@@ -13,7 +13,7 @@ import {
 } from '../../src/train/checkpoint.ts';
 import { resolveTrainConfig } from '../../src/train/config.ts';
 import { BestWeights, earlyStopping } from '../../src/train/hooks.ts';
-import { type EpochContext, type EpochRecord, initialTrainingState } from '../../src/train/loop.ts';
+import { type EpochContext, type EpochRecord, initialTrainingState, isBetter } from '../../src/train/loop.ts';
 import { trainStep } from '../../src/train/step.ts';
 import { createSeededModel } from '../../src/train/train.ts';
 
@@ -108,14 +108,36 @@ describe('checkpoints', () => {
 
 describe('training hooks', () => {
   it('early stopping fires after `patience` epochs without improvement', () => {
-    const hook = earlyStopping(2);
+    const hook = earlyStopping(2, 'auc');
     const state = { ...initialTrainingState(), best: { epoch: 3, valAuc: 0.95, valLoss: 0.2 } };
     const context = (epoch: number) =>
       ({ record: record(epoch, 0.9), state, improved: false }) as unknown as EpochContext;
     hook.onEpochEnd?.(context(4));
     assert.equal(state.stopReason, null);
     hook.onEpochEnd?.(context(5));
-    assert.match(state.stopReason ?? '', /not improved for 2 epochs \(best 0\.9500 at epoch 3\)/);
+    assert.match(state.stopReason ?? '', /ROC-AUC has not improved for 2 epochs \(best 0\.9500 at epoch 3\)/);
+    const byLoss = { ...initialTrainingState(), best: { epoch: 1, valAuc: 0.95, valLoss: 0.2 } };
+    earlyStopping(1).onEpochEnd?.({
+      record: record(2, 0.99),
+      state: byLoss,
+      improved: false,
+    } as unknown as EpochContext);
+    assert.match(
+      byLoss.stopReason ?? '',
+      /validation loss has not improved for 1 epochs \(best 0\.2000 at epoch 1\)/,
+    );
+  });
+
+  it('picks the best epoch by loss, or by AUC with loss breaking ties', () => {
+    const best = { epoch: 1, valAuc: 0.99, valLoss: 0.3 };
+    const better = (valAuc: number, valLoss: number, monitor: 'loss' | 'auc') =>
+      isBetter({ ...record(2, valAuc), valLoss }, best, monitor);
+    assert.equal(better(0.98, 0.2, 'loss'), true);
+    assert.equal(better(0.999, 0.4, 'loss'), false);
+    assert.equal(better(0.999, 0.4, 'auc'), true);
+    assert.equal(better(0.99005, 0.2, 'auc'), true, 'an AUC tie goes to the lower loss');
+    assert.equal(better(0.99005, 0.4, 'auc'), false);
+    assert.equal(isBetter(record(1, 0.5), null, 'loss'), true);
   });
 
   it('BestWeights copies the weights of improving epochs only', () => {

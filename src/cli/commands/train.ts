@@ -4,6 +4,7 @@ import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
 import { THRESHOLD_RULES, type ThresholdRuleName } from '../../evaluate/threshold.ts';
 import { ARCHITECTURES } from '../../model/architectures.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../train/config.ts';
+import type { MonitorName } from '../../train/loop.ts';
 import { type TrainReporter, type TrainResult, trainModel } from '../../train/train.ts';
 import { CliError } from '../errors.ts';
 import { startProgress } from '../progress.ts';
@@ -20,6 +21,7 @@ interface TrainCommandOptions {
   valFraction?: number;
   seed?: number;
   patience?: number;
+  monitor?: MonitorName;
   thresholdRule?: ThresholdRuleName;
   augment: boolean;
   resume?: boolean;
@@ -58,6 +60,7 @@ function requestedConfig(o: TrainCommandOptions): Partial<TrainConfig> {
     valFraction: o.valFraction,
     seed: o.seed,
     patience: o.patience,
+    monitor: o.monitor,
     thresholdRule: o.thresholdRule,
     augment: o.augment === false ? false : undefined,
   };
@@ -152,8 +155,8 @@ ${archs}
 What it does: trains on DIR/train (or DIR itself when it has no split folders), validating on a patient-level
 split carved from it (DIR/val is used only with >= 100 images per class; --val-dir overrides both). Classes are
 balanced by loss weights; images are augmented; the learning rate warms up then follows a cosine decay; the
-weights of the epoch with the best validation ROC-AUC are kept (early stop after --patience epochs without
-improvement). Then a temperature is fitted and the threshold chosen on validation. Test data is never read.
+weights of the epoch with the best validation loss (or ROC-AUC, --monitor auc) are kept (early stop after
+--patience epochs without improvement). Then a temperature is fitted and the threshold chosen on validation. Test data is never read.
 
 Writes into MODEL_DIR: model.json + weights.bin, metadata.json, MODEL_CARD.md, history.json, report.html,
 training-curves.png and split.json. A checkpoint is saved after every epoch in MODEL_DIR/checkpoints/; after a
@@ -195,8 +198,14 @@ export function registerTrainCommand(program: Command): void {
     )
     .option(
       '--patience <n>',
-      `epochs without validation AUC gain before stopping; 0 = never (default ${d.patience})`,
+      `epochs without improvement of the monitored metric before stopping; 0 = never (default ${d.patience})`,
       integerArg(0),
+    )
+    .addOption(
+      new Option(
+        '--monitor <metric>',
+        `validation metric that picks the kept epoch (default ${d.monitor})`,
+      ).choices(['loss', 'auc']),
     )
     .addOption(
       new Option(
