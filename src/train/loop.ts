@@ -10,6 +10,7 @@ import { orNaN } from '../evaluate/errors.ts';
 import { rocAuc } from '../evaluate/roc.ts';
 import { predictRawProbabilities } from '../evaluate/score.ts';
 import { type BatchAugment, BatchBuilder, balancedClassWeights, type PixelSet } from './batches.ts';
+import { recomputeBatchNormStatistics } from './batchnorm-stats.ts';
 import { deriveSeed, seededPermutation } from './random.ts';
 import { type LearningRateSchedule, learningRateAt } from './schedule.ts';
 import { trainStep } from './step.ts';
@@ -236,6 +237,13 @@ export async function runTraining(options: RunTrainingOptions): Promise<Training
   for (let epoch = state.epochsDone + 1; epoch <= settings.epochs && state.stopReason === null; epoch++) {
     const started = performance.now();
     const trained = await trainOneEpoch(options, epoch);
+    recomputeBatchNormStatistics({
+      model,
+      train: options.train,
+      imageSize: settings.imageSize,
+      batchSize: settings.batchSize,
+      seed: deriveSeed(settings.seed, epoch),
+    });
     const valProbabilities = await predictRawProbabilities(model, val.pixels, {
       imageSize: settings.imageSize,
       batchSize: settings.evalBatchSize,

@@ -1,0 +1,68 @@
+/**
+ * "Precise" batch-norm statistics: before each validation, the moving mean and variance of every batch-norm
+ * layer are recomputed as the plain average over a fixed set of un-augmented training batches. The running
+ * averages kept during training trail the weights (they mix statistics of older weights) and, with a short
+ * momentum, rest on the last few batches only; either way the inference-mode model that is validated, selected
+ * and saved can disagree with the training-mode one. Averaging anew costs a few forward passes per epoch.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { batchTensor } from '../evaluate/score.ts';
+import type { PixelSet } from './batches.ts';
+import { deriveSeed, seededPermutation, withSeededMathRandom } from './random.ts';
+
+/** Batches averaged per recomputation (of `batchSize` images each). */
+export const PRECISE_BN_BATCHES = 20;
+
+/** The mutable part of tfjs-layers' BatchNormalization that this module drives. */
+interface MomentumLayer {
+  momentum: number;
+}
+
+function batchNormLayers(model: tfl.LayersModel): (tfl.layers.Layer & MomentumLayer)[] {
+  return model.layers.filter((l) => l.getClassName() === 'BatchNormalization') as (tfl.layers.Layer &
+    MomentumLayer)[];
+}
+
+/**
+ * Replaces the moving statistics with averages over `batches` training batches (a seeded, fixed choice of
+ * images). Momentum k/(k+1) at batch k turns each layer's moving-average update into a running mean.
+ * Returns false (and does nothing) for models without batch norm.
+ */
+export function recomputeBatchNormStatistics(options: {
+  model: tfl.LayersModel;
+  train: PixelSet;
+  imageSize: number;
+  batchSize: number;
+  seed: number;
+  batches?: number;
+}): boolean {
+  const { model, train, imageSize, batchSize } = options;
+  const layers = batchNormLayers(model);
+  if (layers.length === 0) return false;
+  const area = imageSize * imageSize;
+  const count = train.labels.length;
+  const images = Math.min(count, (options.batches ?? PRECISE_BN_BATCHES) * batchSize);
+  const order = seededPermutation(count, deriveSeed(options.seed, 'precise-bn'));
+  const chosen = new Uint8Array(images * area);
+  for (let k = 0; k < images; k++)
+    chosen.set(train.pixels.subarray(order[k] * area, (order[k] + 1) * area), k * area);
+  const saved = layers.map((l) => l.momentum);
+  try {
+    for (let b = 0, start = 0; start < images; b++, start += batchSize) {
+      for (const layer of layers) layer.momentum = b / (b + 1);
+      const end = Math.min(images, start + batchSize);
+      // Training mode computes (and stores) batch statistics; dropout draws are seeded to stay reproducible.
+      withSeededMathRandom(deriveSeed(options.seed, 'precise-bn', b), () =>
+        tf.tidy(() => {
+          model.apply(batchTensor(chosen, imageSize, start, end), { training: true });
+        }),
+      );
+    }
+  } finally {
+    layers.forEach((l, i) => {
+      l.momentum = saved[i];
+    });
+  }
+  return true;
+}
