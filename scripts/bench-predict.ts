@@ -8,11 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { initEngine } from '../src/engine/backend.ts';
-import { createModel, getArchitecture } from '../src/model/architectures.ts';
-import { saveModel } from '../src/model/io.ts';
-import { METADATA_FORMAT, METADATA_FORMAT_VERSION } from '../src/model/metadata.ts';
+import { getArchitecture } from '../src/model/architectures.ts';
 import { expandPaths } from '../src/predict/inputs.ts';
 import { Predictor } from '../src/predict/predictor.ts';
+import { saveTestModel } from '../test/helpers/model-fixture.ts';
 
 const { values } = parseArgs({
   options: {
@@ -27,23 +26,16 @@ const { values } = parseArgs({
 });
 
 async function randomDefaultModel(dir: string): Promise<void> {
-  const imageSize = getArchitecture('default').defaultImageSize;
-  await saveModel(createModel('default', { imageSize }), dir, {
-    format: METADATA_FORMAT,
-    formatVersion: METADATA_FORMAT_VERSION,
-    name: 'bench-random',
-    version: '0',
-    architecture: 'default',
-    createdAt: new Date().toISOString(),
-    preprocessing: { imageSize, channels: 1, resize: 'stretch', inputRange: [0, 255] },
-    classNames: ['NORMAL', 'PNEUMONIA'],
-    positiveClass: 'PNEUMONIA',
-    threshold: 0.5,
-    thresholdRule: 'none',
-    calibration: { method: 'none', temperature: 1 },
-    seed: 0,
-    data: { count: 0, sha256: '', classCounts: { NORMAL: 0, PNEUMONIA: 0 } },
-    versions: {},
+  await saveTestModel({
+    dir,
+    imageSize: getArchitecture('default').defaultImageSize,
+    metadata: {
+      name: 'bench-random',
+      version: '0',
+      createdAt: new Date().toISOString(),
+      thresholdRule: 'none',
+      seed: 0,
+    },
   });
 }
 

@@ -1,39 +1,10 @@
 /** Test helper: a small random-weight model saved with valid metadata in a temporary directory. */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../../src/engine/backend.ts';
-import { createModel } from '../../src/model/architectures.ts';
-import { saveModel } from '../../src/model/io.ts';
-import { METADATA_FORMAT, METADATA_FORMAT_VERSION, type ModelMetadata } from '../../src/model/metadata.ts';
+import type { ModelMetadata } from '../../src/model/metadata.ts';
+import { type SavedTestModel, saveTestModel } from '../helpers/model-fixture.ts';
 
-export function tinyMetadata(imageSize: number, overrides: Partial<ModelMetadata> = {}): ModelMetadata {
-  return {
-    format: METADATA_FORMAT,
-    formatVersion: METADATA_FORMAT_VERSION,
-    name: 'tiny-test-model',
-    version: '0.0.0-test',
-    architecture: 'default',
-    createdAt: new Date(0).toISOString(),
-    preprocessing: { imageSize, channels: 1, resize: 'stretch', inputRange: [0, 255] },
-    classNames: ['NORMAL', 'PNEUMONIA'],
-    positiveClass: 'PNEUMONIA',
-    threshold: 0.5,
-    thresholdRule: 'test',
-    calibration: { method: 'none', temperature: 1 },
-    seed: 1,
-    data: { count: 0, sha256: '', classCounts: { NORMAL: 0, PNEUMONIA: 0 } },
-    versions: {},
-    ...overrides,
-  };
-}
-
-export interface TinyModelDir {
-  dir: string;
-  metadata: ModelMetadata;
-  cleanup(): Promise<void>;
-}
+export type TinyModelDir = SavedTestModel;
 
 /**
  * Saves `model` (default: the default architecture at 32 px, random weights) to a fresh temp directory.
@@ -49,14 +20,12 @@ export async function saveTinyModel(
   } = {},
 ): Promise<TinyModelDir> {
   await initEngine({ backend: options.backend ?? 'cpu' });
-  const imageSize = options.imageSize ?? 32;
-  const model = options.model ? options.model(imageSize) : createModel('default', { imageSize });
-  const root = await mkdtemp(path.join(os.tmpdir(), 'cxr-predict-test-'));
-  const dir = path.join(root, 'model');
-  const metadata = tinyMetadata(imageSize, options.metadata);
-  await saveModel(model, dir, metadata);
-  model.dispose();
-  return { dir, metadata, cleanup: () => rm(root, { recursive: true, force: true }) };
+  return saveTestModel({
+    imageSize: options.imageSize,
+    model: options.model,
+    metadata: options.metadata,
+    tempPrefix: 'cxr-predict-test-',
+  });
 }
 
 /**

@@ -2,29 +2,22 @@
  * Test helpers for the server: a tiny real model saved to a temporary directory, and a fake scorer whose timing
  * the test controls (for queueing, timeouts and shutdown).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { initEngine } from '../../src/engine/backend.ts';
-import { createModel } from '../../src/model/architectures.ts';
-import { saveModel } from '../../src/model/io.ts';
-import { METADATA_FORMAT, METADATA_FORMAT_VERSION, type ModelMetadata } from '../../src/model/metadata.ts';
+import type { ModelMetadata } from '../../src/model/metadata.ts';
 import type { PredictInput, PredictResult } from '../../src/predict/types.ts';
 import type { ScoreOptions, Scorer } from '../../src/serve/scorer.ts';
+import {
+  testMetadata as baseTestMetadata,
+  type SavedTestModel,
+  saveTestModel,
+} from '../helpers/model-fixture.ts';
 
-/** Metadata for a test model: valid, with a threshold, calibration and a few metrics to display. */
-export function testMetadata(imageSize: number): ModelMetadata {
+/** What the server's test model shows (fresh objects per call, so a test that edits one cannot leak). */
+function serveOverrides(): Partial<ModelMetadata> {
   return {
-    format: METADATA_FORMAT,
-    formatVersion: METADATA_FORMAT_VERSION,
     name: 'serve-test-model',
     version: '0.0.1-test',
-    architecture: 'default',
     createdAt: '2024-01-01T00:00:00.000Z',
-    preprocessing: { imageSize, channels: 1, resize: 'stretch', inputRange: [0, 255] },
-    classNames: ['NORMAL', 'PNEUMONIA'],
-    positiveClass: 'PNEUMONIA',
-    threshold: 0.5,
     thresholdRule: 'test-rule',
     calibration: { method: 'temperature', temperature: 1.5 },
     seed: 7,
@@ -52,30 +45,28 @@ export function testMetadata(imageSize: number): ModelMetadata {
       confusion: { tp: 9, fp: 2, tn: 8, fn: 1 },
       ci95: { accuracy: [0.7, 0.95], sensitivity: [0.7, 1], specificity: [0.5, 1], rocAuc: [0.8, 0.99] },
     },
-    versions: {},
   };
+}
+
+/** Metadata for a test model: valid, with a threshold, calibration and a few metrics to display. */
+export function testMetadata(imageSize: number): ModelMetadata {
+  return baseTestMetadata(imageSize, serveOverrides());
 }
 
 export const TEST_MODEL_CARD =
   '# Test model\n\nRandom weights, **for tests only**.\n\n- not trained\n- <script>alert(1)</script>\n';
 
-export interface TestModel {
-  dir: string;
-  metadata: ModelMetadata;
-  cleanup(): Promise<void>;
-}
+export type TestModel = SavedTestModel;
 
 /** A randomly initialised default-architecture model saved with metadata and a model card. */
 export async function createTestModel(options: { imageSize?: number } = {}): Promise<TestModel> {
   await initEngine({ backend: 'wasm' });
-  const imageSize = options.imageSize ?? 32;
-  const root = await mkdtemp(path.join(os.tmpdir(), 'cxr-serve-test-'));
-  const dir = path.join(root, 'model');
-  const model = createModel('default', { imageSize });
-  const metadata = testMetadata(imageSize);
-  await saveModel(model, dir, metadata, TEST_MODEL_CARD);
-  model.dispose();
-  return { dir, metadata, cleanup: () => rm(root, { recursive: true, force: true }) };
+  return saveTestModel({
+    imageSize: options.imageSize,
+    metadata: serveOverrides(),
+    card: TEST_MODEL_CARD,
+    tempPrefix: 'cxr-serve-test-',
+  });
 }
 
 /**
