@@ -2,13 +2,14 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { SplitName } from '../../data/types.ts';
 import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
 import { DEFAULT_MODEL_DIR, type EvaluationResult, evaluateModel } from '../../evaluate/evaluate.ts';
 import type { ThresholdMetrics } from '../../evaluate/metrics.ts';
 import { buildEvaluationReport } from '../../evaluate/report.ts';
 import { DEFAULT_SCORE_BATCH_SIZE } from '../../evaluate/score.ts';
+import { integerArg } from '../arguments.ts';
 import { CliError } from '../errors.ts';
 import { startProgress } from '../progress.ts';
 
@@ -28,14 +29,6 @@ interface EvaluateCommandOptions {
   cache: boolean;
   json?: boolean;
   quiet?: boolean;
-}
-
-function integerArg(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-    return n;
-  };
 }
 
 function defaultOutDir(result: EvaluationResult): string {

@@ -1,8 +1,9 @@
 /** `cxr explore`: the data-exploration report of a dataset (counts, patients, sizes, duplicates, bad files). */
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { DEFAULT_EXPLORE_IMAGE_SIZE, type ExploreSummary, exploreDataset } from '../../data/explore.ts';
 import { CLASS_NAMES } from '../../data/types.ts';
 import { writeExploreReport } from '../../report/explore-report.ts';
+import { integerArg } from '../arguments.ts';
 import { CliError } from '../errors.ts';
 import { startProgress } from '../progress.ts';
 
@@ -17,14 +18,6 @@ interface ExploreCommandOptions {
   nearThreshold?: number;
   json?: boolean;
   quiet?: boolean;
-}
-
-function integerArg(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-    return n;
-  };
 }
 
 function textSummary(summary: ExploreSummary, reportPath: string): string {

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { supportedEncodingsSummary } from '../../data/decoders/transfer-syntaxes.ts';
 import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
 import { expandPaths } from '../../predict/inputs.ts';
@@ -16,6 +16,7 @@ import {
 } from '../../predict/output.ts';
 import { DEFAULT_BATCH_SIZE, Predictor } from '../../predict/predictor.ts';
 import type { PredictResult } from '../../predict/types.ts';
+import { integerArg, probabilityArg } from '../arguments.ts';
 import { CliError } from '../errors.ts';
 import { startProgress } from '../progress.ts';
 
@@ -37,20 +38,6 @@ interface PredictCommandOptions {
   backend: BackendName;
   maxPixels?: number;
   quiet?: boolean;
-}
-
-function probabilityArg(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) {
-    throw new InvalidArgumentError('expected a number between 0 and 1');
-  }
-  return n;
-}
-
-function positiveIntegerArg(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer >= 1');
-  return n;
 }
 
 async function loadPredictor(options: PredictCommandOptions): Promise<Predictor> {
@@ -166,9 +153,9 @@ export function registerPredictCommand(program: Command): void {
       "label threshold on the probability (default: the model's own)",
       probabilityArg,
     )
-    .option('-b, --batch-size <n>', 'images per forward pass', positiveIntegerArg, DEFAULT_BATCH_SIZE)
+    .option('-b, --batch-size <n>', 'images per forward pass', integerArg(1), DEFAULT_BATCH_SIZE)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_NAMES).default('wasm'))
-    .option('--max-pixels <n>', 'refuse images with more decoded pixels than this', positiveIntegerArg)
+    .option('--max-pixels <n>', 'refuse images with more decoded pixels than this', integerArg(1))
     .option('-q, --quiet', 'no progress bar or summary line on stderr')
     .addHelpText('after', HELP_AFTER)
     .action(async (paths: string[], options: PredictCommandOptions) => predict(paths, options));

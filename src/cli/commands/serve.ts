@@ -1,9 +1,10 @@
 /** `cxr serve`: the HTTP API and the browser app on one port. */
 import path from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
 import { DEFAULT_LIMITS, type ServerLimits } from '../../serve/limits.ts';
 import { closeOnSignals, DEFAULT_MODEL_DIR, startServer } from '../../serve/server.ts';
+import { integerArg } from '../arguments.ts';
 import { CliError } from '../errors.ts';
 
 interface ServeCommandOptions {
@@ -17,14 +18,6 @@ interface ServeCommandOptions {
   queue: number;
   timeout: number;
   logLevel: string;
-}
-
-function integerAtLeast(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-    return n;
-  };
 }
 
 function limitsFrom(options: ServeCommandOptions): Partial<ServerLimits> {
@@ -81,22 +74,18 @@ export function registerServeCommand(program: Command): void {
       'address to bind (use 0.0.0.0 to expose on the network, at your own risk)',
       '127.0.0.1',
     )
-    .option('-p, --port <port>', 'port (0 picks a free one)', integerAtLeast(0), 8080)
+    .option('-p, --port <port>', 'port (0 picks a free one)', integerArg(0), 8080)
     .addOption(new Option('--backend <name>', 'TF.js backend').choices([...BACKEND_NAMES]).default('wasm'))
-    .option(
-      '--threads <n>',
-      'wasm threads for inference (default: $CXR_WASM_THREADS, else 1)',
-      integerAtLeast(1),
-    )
-    .option('--max-upload-mb <mb>', 'largest request body in MB', integerAtLeast(1), 50)
+    .option('--threads <n>', 'wasm threads for inference (default: $CXR_WASM_THREADS, else 1)', integerArg(1))
+    .option('--max-upload-mb <mb>', 'largest request body in MB', integerArg(1), 50)
     .option(
       '--max-pixels <n>',
       'largest decoded image (width x height), a decompression-bomb guard',
-      integerAtLeast(1),
+      integerArg(1),
       DEFAULT_LIMITS.maxPixels,
     )
-    .option('--queue <n>', 'images allowed to wait for inference before answering 503', integerAtLeast(1), 64)
-    .option('--timeout <seconds>', 'inference timeout per request', integerAtLeast(1), 30)
+    .option('--queue <n>', 'images allowed to wait for inference before answering 503', integerArg(1), 64)
+    .option('--timeout <seconds>', 'inference timeout per request', integerArg(1), 30)
     .addOption(
       new Option('--log-level <level>', 'log level')
         .choices(['silent', 'error', 'warn', 'info', 'debug'])

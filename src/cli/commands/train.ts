@@ -1,11 +1,12 @@
 /** `cxr train`: train a model on a dataset in the Kaggle layout and write a complete model directory. */
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
 import { THRESHOLD_RULES, type ThresholdRuleName } from '../../evaluate/threshold.ts';
 import { ARCHITECTURES } from '../../model/architectures.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../train/config.ts';
 import type { MonitorName } from '../../train/loop.ts';
 import { type TrainReporter, type TrainResult, trainModel } from '../../train/train.ts';
+import { fractionArg, integerArg } from '../arguments.ts';
 import { CliError } from '../errors.ts';
 import { startProgress } from '../progress.ts';
 
@@ -33,20 +34,6 @@ interface TrainCommandOptions {
   keepCheckpoints?: boolean;
   json?: boolean;
   quiet?: boolean;
-}
-
-function integerArg(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-    return n;
-  };
-}
-
-function fractionArg(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !(n > 0 && n < 1)) throw new InvalidArgumentError('expected a number in (0, 1)');
-  return n;
 }
 
 /** The user's settings only (undefined = default), so a resumed run can tell which ones were asked for. */
