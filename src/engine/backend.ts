@@ -63,6 +63,9 @@ export async function initEngine(options: EngineOptions = {}): Promise<BackendNa
   if (!BACKEND_NAMES.includes(backend)) {
     throw new Error(`unknown backend "${backend}"; choose one of: ${BACKEND_NAMES.join(', ')}`);
   }
+  // Production mode silences TF.js's console banners (e.g. the cpu backend's advice to install tfjs-node, which
+  // this project deliberately does not use) so that `--json` and CSV output stay clean on every backend.
+  tf.env().set('PROD', true);
   if (options.fastBatchNorm === false) uninstallFastBatchNorm();
   else installFastBatchNorm();
   installReluGradient();

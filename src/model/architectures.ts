@@ -35,14 +35,9 @@ function apply(layer: tfl.layers.Layer, x: tfl.SymbolicTensor | tfl.SymbolicTens
   return layer.apply(x) as tfl.SymbolicTensor;
 }
 
-/**
- * The benchmark's reference CNN (../shared/bench/README.md), identical to the PyTorch model it is compared with:
- * conv3x3(16)-relu-pool / conv3x3(32)-relu-pool / conv3x3(64)-relu-pool / conv3x3(64)-relu / GAP / dense(1).
- */
-function referenceCnn({ imageSize }: ArchitectureOptions): tfl.LayersModel {
-  const input = tfl.input({ shape: [imageSize, imageSize, 1], name: 'image' });
-  let x = input;
-  for (const [i, filters] of [16, 32, 64].entries()) {
+/** Keras-style stages: conv3x3-relu then 2x2 max-pool per entry, layers named conv1/pool1, conv2/pool2, ... */
+function convReluPoolStack(x: tfl.SymbolicTensor, filtersPerStage: number[]): tfl.SymbolicTensor {
+  for (const [i, filters] of filtersPerStage.entries()) {
     x = apply(
       tfl.layers.conv2d({
         filters,
@@ -55,6 +50,16 @@ function referenceCnn({ imageSize }: ArchitectureOptions): tfl.LayersModel {
     );
     x = apply(tfl.layers.maxPooling2d({ poolSize: 2, name: `pool${i + 1}` }), x);
   }
+  return x;
+}
+
+/**
+ * The benchmark's reference CNN (../shared/bench/README.md), identical to the PyTorch model it is compared with:
+ * conv3x3(16)-relu-pool / conv3x3(32)-relu-pool / conv3x3(64)-relu-pool / conv3x3(64)-relu / GAP / dense(1).
+ */
+function referenceCnn({ imageSize }: ArchitectureOptions): tfl.LayersModel {
+  const input = tfl.input({ shape: [imageSize, imageSize, 1], name: 'image' });
+  let x = convReluPoolStack(input, [16, 32, 64]);
   x = apply(
     tfl.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv4' }),
     x,
@@ -70,20 +75,7 @@ function referenceCnn({ imageSize }: ArchitectureOptions): tfl.LayersModel {
  */
 function seedCnn({ imageSize, dropout = 0.5 }: ArchitectureOptions): tfl.LayersModel {
   const { input, scaled } = scaledInput(imageSize);
-  let x = scaled;
-  for (const [i, filters] of [32, 64, 128].entries()) {
-    x = apply(
-      tfl.layers.conv2d({
-        filters,
-        kernelSize: 3,
-        padding: 'same',
-        activation: 'relu',
-        name: `conv${i + 1}`,
-      }),
-      x,
-    );
-    x = apply(tfl.layers.maxPooling2d({ poolSize: 2, name: `pool${i + 1}` }), x);
-  }
+  let x = convReluPoolStack(scaled, [32, 64, 128]);
   x = apply(tfl.layers.flatten({ name: 'flatten' }), x);
   x = apply(tfl.layers.dense({ units: 64, activation: 'relu', name: 'fc' }), x);
   x = apply(tfl.layers.dropout({ rate: dropout, name: 'dropout' }), x);
