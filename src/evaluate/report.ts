@@ -7,7 +7,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { encodeGrayPng } from '../data/decode.ts';
 import { renderChart } from '../report/chart.ts';
 import { type Figure, htmlReport, type ReportSection } from '../report/html.ts';
-import { type Datum, lineChart } from '../report/specs.ts';
+import { lineChart } from '../report/specs.ts';
 import { reliabilityBins } from './calibration.ts';
 import type { EvaluationResult } from './evaluate.ts';
 import type { ThresholdMetrics } from './metrics.ts';
@@ -54,7 +54,12 @@ function confusionSpec(m: ThresholdMetrics): TopLevelSpec {
 }
 
 /** A curve plus the chance / perfect-calibration diagonal. */
-function curveWithDiagonal(spec: TopLevelSpec, diagonal: Datum[], x: string, y: string): TopLevelSpec {
+/** Layers a dashed y = x reference line (chance for ROC, perfect calibration for reliability) under a curve. */
+function curveWithDiagonal(spec: TopLevelSpec, x: string, y: string): TopLevelSpec {
+  const diagonal = [
+    { [x]: 0, [y]: 0 },
+    { [x]: 1, [y]: 1 },
+  ];
   const { title, width, height, ...curve } = spec as TopLevelSpec & {
     title: string;
     width: number;
@@ -89,15 +94,7 @@ function rocSpec(labels: Uint8Array, probabilities: Float32Array, auc: number): 
     width: 280,
     height: 280,
   });
-  return curveWithDiagonal(
-    spec,
-    [
-      { fpr: 0, tpr: 0 },
-      { fpr: 1, tpr: 1 },
-    ],
-    'fpr',
-    'tpr',
-  );
+  return curveWithDiagonal(spec, 'fpr', 'tpr');
 }
 
 function prSpec(labels: Uint8Array, probabilities: Float32Array, ap: number): TopLevelSpec {
@@ -126,15 +123,7 @@ function reliabilitySpec(labels: Uint8Array, probabilities: Float32Array, ece: n
     width: 280,
     height: 280,
   });
-  return curveWithDiagonal(
-    spec,
-    [
-      { predicted: 0, observed: 0 },
-      { predicted: 1, observed: 1 },
-    ],
-    'predicted',
-    'observed',
-  );
+  return curveWithDiagonal(spec, 'predicted', 'observed');
 }
 
 async function misclassifiedFigures(result: EvaluationResult): Promise<{ figures: Figure[]; total: number }> {

@@ -95,47 +95,34 @@ function batchNorm(name: string): tfl.layers.Layer {
   return tfl.layers.batchNormalization({ momentum: BATCH_NORM_MOMENTUM, name });
 }
 
-function convBnRelu(x: tfl.SymbolicTensor, filters: number, name: string, l2: number): tfl.SymbolicTensor {
+/** A 'same'-padded convolution without bias (the batch norm after it has one), with optional L2 decay. */
+function convNoBias(args: {
+  filters: number;
+  kernelSize: number;
+  name: string;
+  l2: number;
+}): tfl.layers.Layer {
+  const { filters, kernelSize, name, l2 } = args;
   const kernelRegularizer = l2 > 0 ? tfl.regularizers.l2({ l2 }) : undefined;
-  x = apply(
-    tfl.layers.conv2d({
-      filters,
-      kernelSize: 3,
-      padding: 'same',
-      useBias: false,
-      kernelRegularizer,
-      name: `${name}_conv`,
-    }),
-    x,
-  );
+  return tfl.layers.conv2d({ filters, kernelSize, padding: 'same', useBias: false, kernelRegularizer, name });
+}
+
+function convBnRelu(x: tfl.SymbolicTensor, filters: number, name: string, l2: number): tfl.SymbolicTensor {
+  x = apply(convNoBias({ filters, kernelSize: 3, name: `${name}_conv`, l2 }), x);
   x = apply(batchNorm(`${name}_bn`), x);
   return apply(tfl.layers.reLU({ name: `${name}_relu` }), x);
 }
 
 /** Two conv-BN layers with an identity (or 1x1 projection) shortcut, as in ResNet's basic block. */
 function residualBlock(x: tfl.SymbolicTensor, filters: number, name: string, l2: number): tfl.SymbolicTensor {
-  const kernelRegularizer = l2 > 0 ? tfl.regularizers.l2({ l2 }) : undefined;
   const inChannels = x.shape[x.shape.length - 1];
   let shortcut = x;
   if (inChannels !== filters) {
-    shortcut = apply(
-      tfl.layers.conv2d({ filters, kernelSize: 1, useBias: false, kernelRegularizer, name: `${name}_proj` }),
-      x,
-    );
+    shortcut = apply(convNoBias({ filters, kernelSize: 1, name: `${name}_proj`, l2 }), x);
     shortcut = apply(batchNorm(`${name}_proj_bn`), shortcut);
   }
   let y = convBnRelu(x, filters, `${name}_a`, l2);
-  y = apply(
-    tfl.layers.conv2d({
-      filters,
-      kernelSize: 3,
-      padding: 'same',
-      useBias: false,
-      kernelRegularizer,
-      name: `${name}_b_conv`,
-    }),
-    y,
-  );
+  y = apply(convNoBias({ filters, kernelSize: 3, name: `${name}_b_conv`, l2 }), y);
   y = apply(batchNorm(`${name}_b_bn`), y);
   y = apply(tfl.layers.add({ name: `${name}_add` }), [y, shortcut]);
   return apply(tfl.layers.reLU({ name: `${name}_out` }), y);
