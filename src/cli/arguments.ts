@@ -3,23 +3,22 @@
  * everywhere (commander prints it with the option's name).
  */
 import { InvalidArgumentError } from 'commander';
+import { describeBounds, type NumberBounds, withinBounds } from '../core/bounds.ts';
 
-/** An integer option that must be at least `min`. */
-export function integerArg(min: number): (value: string) => number {
+/** A numeric option within `bounds` (e.g. a training setting's, from TRAIN_CONFIG_BOUNDS). */
+export function boundedArg(bounds: NumberBounds): (value: string) => number {
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(n) || n < min) {
-      throw new InvalidArgumentError(`expected an integer >= ${min}`);
+    if (value.trim() === '' || !withinBounds(n, bounds)) {
+      throw new InvalidArgumentError(`expected ${describeBounds(bounds)}`);
     }
     return n;
   };
 }
 
-/** A number strictly between 0 and 1 (a fraction of a set, a learning rate). */
-export function fractionArg(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !(n > 0 && n < 1)) throw new InvalidArgumentError('expected a number in (0, 1)');
-  return n;
+/** An integer option that must be at least `min`. */
+export function integerArg(min: number): (value: string) => number {
+  return boundedArg({ integer: true, min });
 }
 
 /** A probability in [0, 1] (a threshold). */

@@ -1,15 +1,9 @@
 /**
- * Progress reporting for long work: a bar on stderr when it is a TTY, nothing otherwise (so `--json` output and
- * logs stay clean). Pipeline modules accept an optional `onProgress` callback and never print themselves.
+ * Progress bars for long work: a bar on stderr when it is a TTY, nothing otherwise (so `--json` output and logs
+ * stay clean). The callback type the pipeline modules accept lives in src/core/progress.ts.
  */
 import cliProgress from 'cli-progress';
-
-/** Callback pipeline modules call as they go: `done` of `total` items, with optional extra fields. */
-export type ProgressCallback = (
-  done: number,
-  total: number,
-  fields?: Record<string, string | number>,
-) => void;
+import type { ProgressCallback } from '../core/progress.ts';
 
 export interface ProgressBar {
   update: ProgressCallback;

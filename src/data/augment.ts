@@ -12,7 +12,7 @@
  * or, as the training loop's in-place `BatchAugment` hook (deterministic in the batch seed alone):
  *   new BatchBuilder(set, size, batchSize, weights, augmenter.inPlace);
  */
-import { seededRandom } from './random.ts';
+import { mixSeeds, seededRandom } from '../core/random.ts';
 
 export interface AugmentOptions {
   /** Maximum rotation in degrees, drawn uniformly in [-r, r]. Default 10. */
@@ -74,7 +74,8 @@ export interface Augmenter {
   drawParams(random: () => number, imageSize: number): AugmentParams;
 }
 
-const DEFAULTS: Required<AugmentOptions> = {
+/** The augmentation `createAugmenter` applies unless told otherwise (and what `cxr train` uses). */
+export const DEFAULT_AUGMENTATION: Readonly<Required<AugmentOptions>> = {
   rotationDegrees: 10,
   scale: 0.1,
   shift: 0.1,
@@ -99,13 +100,6 @@ function checkOptions(options: Required<AugmentOptions>): void {
 /** Uniform in [-range, range]. */
 function symmetric(random: () => number, range: number): number {
   return range === 0 ? 0 : (2 * random() - 1) * range;
-}
-
-/** Mixes two 32-bit values into a seed (so batch seeds and image positions give unrelated streams). */
-function mixSeed(a: number, b: number): number {
-  let h = Math.imul((a ^ 0x9e3779b9) >>> 0, 0x85ebca6b) ^ b;
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
 }
 
 interface WarpTarget {
@@ -179,7 +173,7 @@ function isIdentity(p: AugmentParams): boolean {
 /** Creates an augmenter; every random choice derives from `seed`. */
 export function createAugmenter(options: AugmentOptions & { seed: number }): Augmenter {
   const { seed, ...rest } = options;
-  const settings: Required<AugmentOptions> = { ...DEFAULTS, ...stripUndefined(rest) };
+  const settings: Required<AugmentOptions> = { ...DEFAULT_AUGMENTATION, ...stripUndefined(rest) };
   checkOptions(settings);
   const stream = seededRandom(seed);
 
@@ -220,7 +214,7 @@ export function createAugmenter(options: AugmentOptions & { seed: number }): Aug
           `augmentBatch: image index ${index} is outside the source (${src.length / area} images)`,
         );
       }
-      const random = batchSeed === undefined ? stream : seededRandom(mixSeed(mixSeed(seed, batchSeed), k));
+      const random = batchSeed === undefined ? stream : seededRandom(mixSeeds(mixSeeds(seed, batchSeed), k));
       augmentOne(src, index * area, imageSize, random, { out, offset: k * area });
     }
   };
@@ -230,7 +224,7 @@ export function createAugmenter(options: AugmentOptions & { seed: number }): Aug
     const scratch = new Uint8Array(area);
     for (let k = 0; k < count; k++) {
       scratch.set(pixels.subarray(k * area, (k + 1) * area));
-      const random = seededRandom(mixSeed(mixSeed(seed, batchSeed), k));
+      const random = seededRandom(mixSeeds(mixSeeds(seed, batchSeed), k));
       augmentOne(scratch, 0, imageSize, random, { out: pixels, offset: k * area });
     }
   };

@@ -10,8 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { ImageRecord } from '../core/types.ts';
 import { mapPool } from './pool.ts';
-import type { ImageRecord } from './types.ts';
 
 /** Default cache location, relative to the current working directory (git-ignored). */
 export const DEFAULT_CACHE_DIR = '.cache/pixels';

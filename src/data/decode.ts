@@ -1,48 +1,19 @@
 /**
- * Decoding any supported image file to 8-bit grey-scale, at full size or resized to the model's input.
+ * Decoding any supported image file to 8-bit grey-scale: at full size, resized to the model's input, or as a
+ * preview at the original aspect ratio (the picture a heatmap is drawn over).
  *
- * Decoders are pluggable: each one recognises its format from the bytes (never from the extension alone) and
- * returns grey pixels. JPEG and PNG go straight through sharp (libvips), which can shrink JPEGs while decoding;
- * other formats (DICOM) register a decoder with `registerDecoder` and are resized from their raw pixels.
+ * Each decoder recognises its format from the bytes (never from the extension alone) and returns grey pixels.
+ * JPEG and PNG go straight through sharp (libvips), which can shrink JPEGs while decoding; other formats (DICOM)
+ * come from the decoder list in ./decoders/index.ts and are resized from their raw pixels.
  */
 import sharp from 'sharp';
-import { registerBuiltinDecoders } from './decoders/index.ts';
-import type { GrayImage } from './types.ts';
+import type { GrayImage } from '../core/types.ts';
+import { DecodeError } from './decode-error.ts';
+import type { DecodedImage, DecodeOptions } from './decoders/decoder.ts';
+import { PLUGIN_DECODERS } from './decoders/index.ts';
 
 /** Decoded pixel budget: anything larger is refused before decoding (decompression bombs). */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
-
-export type DecodeErrorCode = 'empty' | 'unsupported' | 'corrupt' | 'too-large' | 'unreadable';
-
-/** A decoding failure with a machine-readable code and a message fit for a user. */
-export class DecodeError extends Error {
-  readonly code: DecodeErrorCode;
-  constructor(code: DecodeErrorCode, message: string) {
-    super(message);
-    this.name = 'DecodeError';
-    this.code = code;
-  }
-}
-
-export interface DecodeOptions {
-  /** Refuse images with more pixels than this (width x height). */
-  maxPixels?: number;
-}
-
-/** A decoded image plus anything the user should know about how it was read. */
-export interface DecodedImage extends GrayImage {
-  /** Which decoder read it (`jpeg`, `png`, `dicom`, ...). */
-  format: string;
-  /** Non-fatal notes, e.g. "multi-frame DICOM: using frame 1 of 3". Never contains patient identifiers. */
-  warnings: string[];
-}
-
-/** A format plug-in: `sniff` looks at the first bytes, `decode` returns full-size grey pixels. */
-export interface ImageDecoder {
-  name: string;
-  sniff(bytes: Uint8Array): boolean;
-  decode(bytes: Uint8Array, options: Required<DecodeOptions>): Promise<DecodedImage>;
-}
 
 const JPEG_MAGIC = [0xff, 0xd8, 0xff];
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -57,18 +28,9 @@ const SHARP_FORMATS: { name: string; magic: number[] }[] = [
   { name: 'png', magic: PNG_MAGIC },
 ];
 
-const pluginDecoders: ImageDecoder[] = [];
-
-/** Adds a decoder for a format sharp does not read (e.g. DICOM). Later registrations are tried first. */
-export function registerDecoder(decoder: ImageDecoder): void {
-  const existing = pluginDecoders.findIndex((d) => d.name === decoder.name);
-  if (existing >= 0) pluginDecoders.splice(existing, 1);
-  pluginDecoders.unshift(decoder);
-}
-
 /** The format name for these bytes, or null when no decoder recognises them. */
 export function sniffFormat(bytes: Uint8Array): string | null {
-  for (const d of pluginDecoders) if (d.sniff(bytes)) return d.name;
+  for (const d of PLUGIN_DECODERS) if (d.sniff(bytes)) return d.name;
   for (const f of SHARP_FORMATS) if (startsWith(bytes, f.magic)) return f.name;
   return null;
 }
@@ -107,7 +69,7 @@ export async function decodeGray(bytes: Uint8Array, options: DecodeOptions = {})
   const opts = resolveOptions(options);
   const format = sniffFormat(bytes);
   if (format === null) throw unsupported(bytes);
-  const plugin = pluginDecoders.find((d) => d.name === format);
+  const plugin = PLUGIN_DECODERS.find((d) => d.name === format);
   if (plugin) return plugin.decode(bytes, opts);
   try {
     const { data, info } = await sharpInput(bytes, opts.maxPixels)
@@ -153,7 +115,7 @@ export async function decodeResized(
   const opts = resolveOptions(options);
   const format = sniffFormat(bytes);
   if (format === null) throw unsupported(bytes);
-  if (!pluginDecoders.some((d) => d.name === format)) {
+  if (!PLUGIN_DECODERS.some((d) => d.name === format)) {
     try {
       const image = sharpInput(bytes, opts.maxPixels);
       const meta = await image.metadata();
@@ -201,5 +163,52 @@ export async function encodeGrayPng(image: GrayImage): Promise<Buffer> {
     .toBuffer();
 }
 
-// Built-in plug-ins (DICOM) are registered here, so any module that decodes images reads every supported format.
-registerBuiltinDecoders();
+export interface PreviewOptions {
+  /** Longest side of the result in pixels; smaller images keep their size. */
+  maxSide: number;
+  maxPixels?: number;
+}
+
+/** The size that fits `width` x `height` within `maxSide`, keeping the aspect ratio (never enlarging). */
+export function fitWithin(width: number, height: number, maxSide: number): { width: number; height: number } {
+  const scale = Math.min(1, maxSide / Math.max(width, height));
+  return {
+    width: Math.max(1, Math.round(width * scale)),
+    height: Math.max(1, Math.round(height * scale)),
+  };
+}
+
+/**
+ * The grey image at its own aspect ratio, no larger than `maxSide` (heatmap overlays, browser previews). JPEG
+ * and PNG are shrunk while decoding (sharp); other formats (DICOM) are decoded in full, then resized.
+ */
+export async function decodePreview(bytes: Uint8Array, options: PreviewOptions): Promise<GrayImage> {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const format = sniffFormat(bytes);
+  if (format === 'jpeg' || format === 'png') {
+    try {
+      const { data, info } = await sharpInput(bytes, maxPixels)
+        .removeAlpha()
+        .toColourspace('b-w')
+        .resize(options.maxSide, options.maxSide, { fit: 'inside', withoutEnlargement: true })
+        .extractChannel(0)
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      return {
+        width: info.width,
+        height: info.height,
+        data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+      };
+    } catch (err) {
+      // decodeResized has already reported the real problem for this input; keep this one short.
+      throw new DecodeError(
+        'corrupt',
+        `could not decode a preview: ${(err as Error).message.split('\n')[0]}`,
+      );
+    }
+  }
+  const full = await decodeGray(bytes, { maxPixels });
+  const size = fitWithin(full.width, full.height, options.maxSide);
+  if (size.width === full.width && size.height === full.height) return full;
+  return { ...size, data: await resizeGray(full, size.width, size.height) };
+}

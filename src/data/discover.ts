@@ -6,11 +6,18 @@
 import type { Dirent } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { ProgressCallback } from '../cli/progress.ts';
+import { fsErrorMessage } from '../core/fs-errors.ts';
+import type { ProgressCallback } from '../core/progress.ts';
+import {
+  type BadFile,
+  CLASS_NAMES,
+  type ClassName,
+  type ImageRecord,
+  type SplitName,
+} from '../core/types.ts';
 import { sniffFormat } from './decode.ts';
 import { parseImageName } from './names.ts';
 import { mapPool } from './pool.ts';
-import { type BadFile, CLASS_NAMES, type ClassName, type ImageRecord, type SplitName } from './types.ts';
 
 /** Split folder names recognised under the root (matched case-insensitively). */
 export const SPLIT_FOLDERS: readonly Exclude<SplitName, 'all'>[] = ['train', 'val', 'test'];
@@ -20,8 +27,16 @@ const SNIFF_BYTES = 256;
 /** Files stat-ed and sniffed at once; I/O bound, so more than the core count. */
 const SCAN_CONCURRENCY = 32;
 
+/** Reads up to `length` bytes from the start of `file`. */
+export type ReadHead = (file: string, length: number) => Promise<Uint8Array>;
+
 export interface DiscoverOptions {
   onProgress?: ProgressCallback;
+  /**
+   * How the first bytes of each file are read to recognise its format (default: from disk). A seam for tests: a
+   * failing reader stands in for an unreadable file, which root, who reads everything, cannot otherwise create.
+   */
+  readHead?: ReadHead;
 }
 
 /** What `discoverDataset` found: usable images and the files it had to skip, both sorted by path. */
@@ -48,15 +63,8 @@ async function listDir(dir: string): Promise<Dirent[]> {
   try {
     return await readdir(dir, { withFileTypes: true });
   } catch (err) {
-    throw new Error(`cannot read dataset folder ${dir}: ${errorText(err)}`);
+    throw new Error(`cannot read dataset folder ${dir}: ${fsErrorMessage(err)}`);
   }
-}
-
-function errorText(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'EACCES' || e?.code === 'EPERM') return 'permission denied';
-  if (e?.code === 'ENOENT') return 'no such file or directory';
-  return e instanceof Error ? e.message : String(err);
 }
 
 function matchClass(name: string): ClassName | null {
@@ -78,7 +86,7 @@ async function findClassFolders(root: string): Promise<ClassFolder[]> {
   try {
     info = await stat(root);
   } catch (err) {
-    throw new Error(`dataset folder ${root} not found: ${errorText(err)}`);
+    throw new Error(`dataset folder ${root} not found: ${fsErrorMessage(err)}`);
   }
   if (!info.isDirectory()) throw new Error(`dataset path ${root} is not a folder`);
   const entries = await listDir(root);
@@ -111,28 +119,28 @@ async function listCandidates(folder: ClassFolder, dir = folder.dir): Promise<Ca
   return out;
 }
 
-async function readHead(file: string): Promise<Uint8Array> {
+const readHeadFromDisk: ReadHead = async (file, length) => {
   const handle = await open(file, 'r');
   try {
-    const buffer = new Uint8Array(SNIFF_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, SNIFF_BYTES, 0);
+    const buffer = new Uint8Array(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, 0);
     return buffer.subarray(0, bytesRead);
   } finally {
     await handle.close();
   }
-}
+};
 
 /** Checks one file: a record when it looks like a supported image, a BadFile with the reason otherwise. */
-async function inspect(candidate: Candidate): Promise<ImageRecord | BadFile> {
+async function inspect(candidate: Candidate, readHead: ReadHead): Promise<ImageRecord | BadFile> {
   let info: Awaited<ReturnType<typeof stat>>;
   let head: Uint8Array;
   try {
     info = await stat(candidate.path);
     if (!info.isFile()) return { path: candidate.path, reason: 'not a regular file' };
     if (info.size === 0) return { path: candidate.path, reason: 'file is empty (0 bytes)' };
-    head = await readHead(candidate.path);
+    head = await readHead(candidate.path, SNIFF_BYTES);
   } catch (err) {
-    return { path: candidate.path, reason: `cannot read file: ${errorText(err)}` };
+    return { path: candidate.path, reason: `cannot read file: ${fsErrorMessage(err)}` };
   }
   if (sniffFormat(head) === null) {
     return { path: candidate.path, reason: 'not a supported image format (expected JPEG, PNG or DICOM)' };
@@ -170,7 +178,7 @@ export async function discoverDataset(
   for (const folder of folders) candidates.push(...(await listCandidates(folder)));
   let done = 0;
   const results = await mapPool(candidates, SCAN_CONCURRENCY, async (c) => {
-    const result = await inspect(c);
+    const result = await inspect(c, options.readHead ?? readHeadFromDisk);
     options.onProgress?.(++done, candidates.length);
     return result;
   });

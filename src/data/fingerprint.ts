@@ -1,8 +1,7 @@
 /** A fingerprint of a file list, stored in model metadata so a model can be traced to the data it saw. */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { DataFingerprint } from '../model/metadata.ts';
-import { CLASS_NAMES, type ClassName, type ImageRecord } from './types.ts';
+import { CLASS_NAMES, type ClassName, type DataFingerprint, type ImageRecord } from '../core/types.ts';
 
 /**
  * Counts per class and a sha256 over the sorted "relative path<TAB>size" lines (forward slashes, one per

@@ -3,7 +3,7 @@
  * Grouping by patient matters because one child can have several images; a split that ignores this leaks.
  */
 import path from 'node:path';
-import type { Subtype } from './types.ts';
+import type { Subtype } from '../core/types.ts';
 
 /** Patient and subtype parsed from a file name. */
 export interface ParsedImageName {

@@ -5,11 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { ProgressCallback } from '../cli/progress.ts';
+import { fsErrorMessage } from '../core/fs-errors.ts';
+import type { ProgressCallback } from '../core/progress.ts';
+import type { BadFile, ImageRecord } from '../core/types.ts';
 import { type CacheEntry, cacheKey, type ImageInfo, PixelCache, resolveCacheDir } from './cache.ts';
-import { DecodeError, decodeResized } from './decode.ts';
+import { decodeResized } from './decode.ts';
+import { DecodeError } from './decode-error.ts';
 import { defaultConcurrency, mapPool } from './pool.ts';
-import type { BadFile, ImageRecord } from './types.ts';
 
 export interface LoadPixelsOptions {
   /** Square side the images are resized to. */
@@ -52,10 +54,7 @@ type SlotResult = { ok: true; info: ImageInfo } | { ok: false; reason: string };
 
 function failureReason(err: unknown): string {
   if (err instanceof DecodeError) return err.message;
-  const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'EACCES' || e?.code === 'EPERM') return 'cannot read file: permission denied';
-  if (e?.code === 'ENOENT') return 'cannot read file: no such file or directory';
-  return `cannot read file: ${e instanceof Error ? e.message : String(err)}`;
+  return `cannot read file: ${fsErrorMessage(err)}`;
 }
 
 async function decodeInto(record: ImageRecord, target: Uint8Array, imageSize: number): Promise<SlotResult> {

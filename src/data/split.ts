@@ -5,8 +5,8 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { seededRandom, shuffled } from './random.ts';
-import type { ImageRecord } from './types.ts';
+import { seededRandom, shuffled } from '../core/random.ts';
+import type { ImageRecord } from '../core/types.ts';
 
 export const DEFAULT_VAL_FRACTION = 0.1;
 export const DEFAULT_SPLIT_SEED = 42;

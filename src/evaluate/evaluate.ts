@@ -3,17 +3,15 @@
  * metadata prescribes (input size, calibration, threshold), and measure it.
  */
 import path from 'node:path';
-import type { ProgressCallback } from '../cli/progress.ts';
+import type { ProgressCallback } from '../core/progress.ts';
+import type { BadFile, ImageRecord, SplitName } from '../core/types.ts';
 import { discoverDataset } from '../data/discover.ts';
 import { loadPixels } from '../data/pixels.ts';
-import type { BadFile, ImageRecord, SplitName } from '../data/types.ts';
 import { type BackendName, initEngine } from '../engine/backend.ts';
+import { computeMetrics, type EvaluationMetrics, metricWarnings } from '../metrics/summary.ts';
+import { scorePixels } from '../model/infer.ts';
 import { loadModel } from '../model/io.ts';
 import type { ModelMetadata } from '../model/metadata.ts';
-import { computeMetrics, type EvaluationMetrics, metricWarnings } from './metrics.ts';
-import { scorePixels } from './score.ts';
-
-export const DEFAULT_MODEL_DIR = 'models/default';
 
 export interface EvaluateOptions {
   modelDir: string;

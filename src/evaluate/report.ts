@@ -5,14 +5,14 @@
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { encodeGrayPng } from '../data/decode.ts';
+import { reliabilityBins } from '../metrics/calibration.ts';
+import { prCurve } from '../metrics/pr.ts';
+import { rocCurve } from '../metrics/roc.ts';
+import type { ThresholdMetrics } from '../metrics/summary.ts';
 import { renderChart } from '../report/chart.ts';
 import { type Figure, htmlReport, type ReportSection } from '../report/html.ts';
 import { lineChart } from '../report/specs.ts';
-import { reliabilityBins } from './calibration.ts';
 import type { EvaluationResult } from './evaluate.ts';
-import type { ThresholdMetrics } from './metrics.ts';
-import { prCurve } from './pr.ts';
-import { rocCurve } from './roc.ts';
 
 /** Most misclassified images shown (the most confident mistakes first). */
 export const MAX_MISCLASSIFIED_SHOWN = 60;

@@ -4,7 +4,7 @@
  * cell back over the region it came from.
  */
 import sharp from 'sharp';
-import type { GrayImage } from '../data/types.ts';
+import type { GrayImage } from '../core/types.ts';
 import { colourFor } from './colormap.ts';
 import type { ClassActivationMap } from './gradcam.ts';
 

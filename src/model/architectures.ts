@@ -1,9 +1,12 @@
 /**
- * The model registry: architecture name -> factory. Every model takes a [N, S, S, 1] float32 tensor of grey
- * values in [0, 255] (see PreprocessingConfig) and outputs P(PNEUMONIA) through a sigmoid, as the original Keras
- * project did. Scaling to a unit range happens inside the model so callers never normalise by hand.
+ * The model registry: architecture name -> factory, plus the preprocessing each architecture expects (timm's
+ * pattern: the model carries its input config, metadata.json is built from it and serving reads it back, so
+ * training and serving cannot drift apart). Every model here takes a [N, S, S, 1] float32 tensor of grey values
+ * in [0, 255] and outputs P(PNEUMONIA) through a sigmoid, as the original Keras project did. Scaling to a unit
+ * range happens inside the model so callers never normalise by hand.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
+import type { PreprocessingConfig } from './metadata.ts';
 
 export interface ArchitectureOptions {
   /** Square input side in pixels. */
@@ -14,13 +17,21 @@ export interface ArchitectureOptions {
   l2?: number;
 }
 
+/** The preprocessing of an architecture apart from its (adjustable) input size. */
+export type InputFormat = Omit<PreprocessingConfig, 'imageSize'>;
+
 export interface Architecture {
   /** What it is and why it is built that way, shown by `cxr train --help` and in the model card. */
   description: string;
-  /** Input size used when the user does not pass --image-size. */
+  /** Square input side used when the user does not pass --image-size. */
   defaultImageSize: number;
+  /** How images become the model's input tensor (channels, resize rule, value range). */
+  input: InputFormat;
   create(options: ArchitectureOptions): tfl.LayersModel;
 }
+
+/** 8-bit grey, stretched to the square, raw grey values: what every architecture here reads. */
+const GREY_0_255_STRETCHED: InputFormat = { channels: 1, resize: 'stretch', inputRange: [0, 255] };
 
 /** Maps grey values [0, 255] to roughly zero-mean unit-range inputs. */
 function scaledInput(imageSize: number): { input: tfl.SymbolicTensor; scaled: tfl.SymbolicTensor } {
@@ -158,16 +169,19 @@ export const ARCHITECTURES: Record<string, Architecture> = {
     description: 'small residual CNN with batch norm and global average pooling (Pneumoscope default)',
     // 112 px: ~30% less compute than 128 px, so 8 epochs of the whole training split fit in 30 CPU minutes.
     defaultImageSize: 112,
+    input: GREY_0_255_STRETCHED,
     create: defaultCnn,
   },
   'seed-cnn': {
     description: 'baseline in the style of the original Keras project: conv/relu/max-pool stacks, dense head',
     defaultImageSize: 128,
+    input: GREY_0_255_STRETCHED,
     create: seedCnn,
   },
   'reference-cnn': {
     description: 'the benchmark reference CNN (same as ../shared/bench/torch_reference_cnn.py)',
     defaultImageSize: 128,
+    input: GREY_0_255_STRETCHED,
     create: referenceCnn,
   },
 };
@@ -178,6 +192,16 @@ export function getArchitecture(name: string): Architecture {
   if (!arch)
     throw new Error(`unknown architecture "${name}"; known: ${Object.keys(ARCHITECTURES).join(', ')}`);
   return arch;
+}
+
+/** The preprocessing metadata.json records for `name` at `imageSize` (default: the architecture's own). */
+export function preprocessingFor(name: string, imageSize?: number): PreprocessingConfig {
+  const arch = getArchitecture(name);
+  return {
+    imageSize: imageSize ?? arch.defaultImageSize,
+    ...arch.input,
+    inputRange: [...arch.input.inputRange],
+  };
 }
 
 export function createModel(name: string, options: Partial<ArchitectureOptions> = {}): tfl.LayersModel {

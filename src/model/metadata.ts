@@ -2,7 +2,7 @@
  * `metadata.json`: everything needed to use a saved model correctly, so training and serving cannot drift
  * apart (input size, preprocessing, threshold, calibration) and a reader can tell where the model came from.
  */
-import type { ClassName } from '../data/types.ts';
+import type { ClassName, DataFingerprint } from '../core/types.ts';
 
 export const METADATA_FORMAT = 'pneumoscope-model';
 export const METADATA_FORMAT_VERSION = 1;
@@ -26,15 +26,6 @@ export interface PreprocessingConfig {
 export interface CalibrationConfig {
   method: 'temperature' | 'none';
   temperature: number;
-}
-
-/** Counts and hash of the training file list, so a model can be traced to the data it saw. */
-export interface DataFingerprint {
-  count: number;
-  /** sha256 over the sorted list of "relative path\tsize" lines. */
-  sha256: string;
-  /** Per class image counts. */
-  classCounts: Record<ClassName, number>;
 }
 
 export interface ModelMetadata {
@@ -91,14 +82,23 @@ export interface TrainingSummary {
   warnings: string[];
 }
 
-const EPS = 1e-7;
-
-/** Applies temperature scaling to a raw sigmoid output. */
-export function calibrate(raw: number, calibration: CalibrationConfig): number {
-  if (calibration.method === 'none' || calibration.temperature === 1) return raw;
-  const p = Math.min(1 - EPS, Math.max(EPS, raw));
-  const logit = Math.log(p / (1 - p));
-  return 1 / (1 + Math.exp(-logit / calibration.temperature));
+/**
+ * What is wrong with a model's preprocessing for this code, which feeds models 8-bit grey images stretched to a
+ * square as values in [0, 255]: a model saved with anything else would be scored on the wrong input, silently.
+ */
+function preprocessingProblems(p: Partial<PreprocessingConfig> | undefined): string[] {
+  if (!p || typeof p.imageSize !== 'number') return ['preprocessing.imageSize missing'];
+  const problems: string[] = [];
+  if (!Number.isInteger(p.imageSize) || p.imageSize < 1)
+    problems.push('preprocessing.imageSize must be a positive integer');
+  if (p.channels !== 1)
+    problems.push(`preprocessing.channels is ${JSON.stringify(p.channels)}, only 1 (grey) is supported`);
+  if (p.resize !== 'stretch')
+    problems.push(`preprocessing.resize is ${JSON.stringify(p.resize)}, only "stretch" is supported`);
+  if (!Array.isArray(p.inputRange) || p.inputRange[0] !== 0 || p.inputRange[1] !== 255) {
+    problems.push(`preprocessing.inputRange is ${JSON.stringify(p.inputRange)}, only [0, 255] is supported`);
+  }
+  return problems;
 }
 
 /** Throws with a clear message when `value` is not a usable metadata object. */
@@ -108,8 +108,7 @@ export function validateMetadata(value: unknown, source: string): ModelMetadata 
   if (!m || typeof m !== 'object') throw new Error(`${source}: not a JSON object`);
   if (m.format !== METADATA_FORMAT)
     problems.push(`format is ${JSON.stringify(m.format)}, expected "${METADATA_FORMAT}"`);
-  if (!m.preprocessing || typeof m.preprocessing.imageSize !== 'number')
-    problems.push('preprocessing.imageSize missing');
+  problems.push(...preprocessingProblems(m.preprocessing));
   if (typeof m.threshold !== 'number' || m.threshold < 0 || m.threshold > 1)
     problems.push('threshold must be in [0, 1]');
   if (!m.calibration || typeof m.calibration.temperature !== 'number' || m.calibration.temperature <= 0) {

@@ -5,7 +5,8 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { DecodeError } from '../data/decode.ts';
+import { fsErrorMessage } from '../core/fs-errors.ts';
+import { DecodeError } from '../data/decode-error.ts';
 import type { LazyPredictInput } from './types.ts';
 
 /**
@@ -26,7 +27,7 @@ export function fileInput(file: string, name: string = file): LazyPredictInput {
         const bytes = await readFile(file);
         return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
       } catch (err) {
-        throw readError(err);
+        throw new DecodeError('unreadable', fsErrorMessage(err));
       }
     },
   };
@@ -35,14 +36,6 @@ export function fileInput(file: string, name: string = file): LazyPredictInput {
 /** An input that always fails (a PATH that does not exist, a pattern that matches nothing). */
 function failingInput(name: string, message: string): LazyPredictInput {
   return { name, read: () => Promise.reject(new DecodeError('unreadable', message)) };
-}
-
-function readError(err: unknown): DecodeError {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOENT') return new DecodeError('unreadable', 'no such file');
-  if (code === 'EISDIR') return new DecodeError('unreadable', 'is a directory');
-  if (code === 'EACCES' || code === 'EPERM') return new DecodeError('unreadable', 'permission denied');
-  return new DecodeError('unreadable', `cannot read file (${code ?? 'unknown error'})`);
 }
 
 export function hasGlobSyntax(pattern: string): boolean {

@@ -1,20 +1,22 @@
 /**
- * The one inference path shared by `cxr predict` and `cxr serve`: decode → batch → model → calibrate → rank.
+ * Scoring files and uploads for `cxr predict` and `cxr serve`: decode → batch → score (src/model/infer.ts, the
+ * one inference path) → rank, with Grad-CAM overlays when asked for.
  *
  * Decoding runs on sharp's libuv threads, so the next batch is decoded while the model scores the current one.
  * A bad input never aborts the batch: it becomes a result with an `error`, ranked after every scored input.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { DEFAULT_MAX_PIXELS, DecodeError, decodeResized } from '../data/decode.ts';
-import type { GrayImage } from '../data/types.ts';
+import { fsErrorCode, fsErrorMessage } from '../core/fs-errors.ts';
+import type { GrayImage } from '../core/types.ts';
+import { DEFAULT_MAX_PIXELS, decodePreview, decodeResized } from '../data/decode.ts';
+import { DecodeError } from '../data/decode-error.ts';
 import { type BackendName, initEngine } from '../engine/backend.ts';
 import { gradCam } from '../explain/gradcam.ts';
 import { renderOverlay } from '../explain/overlay.ts';
-import { decodePreview } from '../explain/preview.ts';
+import { foldBatchNorm } from '../model/fold-batchnorm.ts';
+import { batchTensor, calibrateAll, predictRawProbabilities } from '../model/infer.ts';
 import { loadModel } from '../model/io.ts';
-import { calibrate, type ModelMetadata } from '../model/metadata.ts';
-import { foldBatchNorm } from './fold-batchnorm.ts';
+import type { ModelMetadata } from '../model/metadata.ts';
 import type { PredictOptions, PredictResult, PredictSource } from './types.ts';
 
 export const DEFAULT_BATCH_SIZE = 32;
@@ -40,12 +42,7 @@ interface DecodedInput {
 /** Turns any failure while reading or decoding into an identifier-free, user-facing error. */
 export function toResultError(err: unknown): { code: string; message: string } {
   if (err instanceof DecodeError) return { code: err.code, message: err.message };
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOENT') return { code: 'unreadable', message: 'no such file' };
-  if (code === 'EISDIR') return { code: 'unreadable', message: 'is a directory' };
-  if (code === 'EACCES' || code === 'EPERM') return { code: 'unreadable', message: 'permission denied' };
-  const message = err instanceof Error ? err.message : String(err);
-  return { code: 'failed', message: message.split('\n')[0] };
+  return { code: fsErrorCode(err) ? 'unreadable' : 'failed', message: fsErrorMessage(err) };
 }
 
 async function bytesOf(source: PredictSource): Promise<Uint8Array> {
@@ -152,7 +149,7 @@ export class Predictor {
 
   private async scoreBatch(batch: DecodedInput[], options: PredictOptions): Promise<PredictResult[]> {
     const ok = batch.filter((item) => item.pixels !== undefined);
-    const scores = ok.length > 0 ? this.runModel(ok, options.heatmaps === true) : null;
+    const scores = ok.length > 0 ? await this.runModel(ok, options.heatmaps === true) : null;
     const threshold = options.threshold ?? this.metadata.threshold;
     const [negative, positive] = this.metadata.classNames;
     const out: PredictResult[] = [];
@@ -162,7 +159,7 @@ export class Predictor {
         continue;
       }
       const index = ok.indexOf(item);
-      const probability = calibrate(scores!.raw[index], this.metadata.calibration);
+      const probability = scores!.probabilities[index];
       const result: PredictResult = {
         name: item.name,
         probability,
@@ -178,24 +175,28 @@ export class Predictor {
     return out;
   }
 
-  /** Raw model outputs (and Grad-CAM maps when asked) for decoded inputs. */
-  private runModel(
+  /** Calibrated probabilities (and Grad-CAM maps when asked) for decoded inputs, in one forward pass. */
+  private async runModel(
     items: DecodedInput[],
     withCams: boolean,
-  ): { raw: Float32Array; cams?: ReturnType<typeof gradCam>['cams'] } {
-    const size = this.imageSize;
-    const pixels = new Float32Array(items.length * size * size);
+  ): Promise<{ probabilities: Float64Array; cams?: ReturnType<typeof gradCam>['cams'] }> {
+    const area = this.imageSize * this.imageSize;
+    const pixels = new Uint8Array(items.length * area);
     items.forEach((item, i) => {
-      pixels.set(item.pixels!, i * size * size);
+      pixels.set(item.pixels!, i * area);
     });
-    const input = tf.tensor4d(pixels, [items.length, size, size, 1]);
+    if (!withCams) {
+      const raw = await predictRawProbabilities(this.model, pixels, {
+        imageSize: this.imageSize,
+        batchSize: items.length,
+      });
+      return { probabilities: calibrateAll(raw, this.metadata.calibration) };
+    }
+    // Grad-CAM's forward pass yields the raw outputs too; they are calibrated as the scorer does it.
+    const input = batchTensor(pixels, this.imageSize, 0, items.length);
     try {
-      if (withCams) {
-        const { probabilities, cams } = gradCam(this.model, input);
-        return { raw: probabilities, cams };
-      }
-      const raw = tf.tidy(() => (this.model.predict(input) as tf.Tensor).dataSync() as Float32Array);
-      return { raw };
+      const { probabilities: raw, cams } = gradCam(this.model, input);
+      return { probabilities: calibrateAll(raw, this.metadata.calibration), cams };
     } finally {
       input.dispose();
     }

@@ -47,7 +47,7 @@ export interface PredictOptions {
   maxPixels?: number;
   /** Images per forward pass (default 32). */
   batchSize?: number;
-  /** Called as inputs finish: `done` of `total`. Compatible with src/cli/progress.ts. */
+  /** Called as inputs finish: `done` of `total`. A `ProgressCallback` (src/core/progress.ts). */
   onProgress?: (done: number, total: number) => void;
   /**
    * Called once per input as soon as it is scored, before ranking (`rank` is 0 here). A caller with many inputs

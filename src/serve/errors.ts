@@ -3,7 +3,7 @@
  * 503s, a hint for `Retry-After`. Route handlers throw `ApiError`; `toApiError` maps everything else (Fastify,
  * multipart and decoding errors) onto this table so clients only ever see `{"error":{"code","message"}}`.
  */
-import { DecodeError } from '../data/decode.ts';
+import { DecodeError } from '../data/decode-error.ts';
 
 /** The API's error codes with their HTTP status. */
 export const ERROR_STATUS = {

@@ -1,10 +1,10 @@
 /**
  * A small grey picture of an uploaded image for the browser, which cannot display DICOM (and should not have to
  * hold a 20-megapixel JPEG to draw a thumbnail). Decoding goes through the project's one decoder, via
- * src/explain/preview.ts, so the picture is exactly what the model read.
+ * src/data/decode.ts, so the picture is exactly what the model read.
  */
 import sharp from 'sharp';
-import { decodePreview } from '../explain/preview.ts';
+import { decodePreview } from '../data/decode.ts';
 
 /** Longest side of a preview in pixels: enough for the detail view on a laptop screen. */
 export const PREVIEW_MAX_SIDE = 768;

@@ -4,16 +4,12 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { type BackendName, initEngine } from '../engine/backend.ts';
 import { METADATA_JSON } from '../model/io.ts';
 import { Predictor } from '../predict/predictor.ts';
 import { buildApp } from './app.ts';
 import type { ServerLimits } from './limits.ts';
-
-/** The model `npm start` serves when no --model is given: models/default in the repository. */
-export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../models/default/', import.meta.url));
 
 export interface ServeOptions {
   modelDir: string;

@@ -7,9 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { batchTensor } from '../evaluate/score.ts';
+import { deriveSeed, seededPermutation, withSeededMathRandom } from '../core/random.ts';
+import { batchTensor } from '../model/infer.ts';
 import type { PixelSet } from './batches.ts';
-import { deriveSeed, seededPermutation, withSeededMathRandom } from './random.ts';
 
 /** Batches averaged per recomputation (of `batchSize` images each). */
 export const PRECISE_BN_BATCHES = 20;

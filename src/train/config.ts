@@ -1,6 +1,7 @@
 /** The settings of a training run, their defaults, and the checks that reject bad values early. */
 
-import { THRESHOLD_RULES, type ThresholdRuleName } from '../evaluate/threshold.ts';
+import { describeBounds, type NumberBounds, withinBounds } from '../core/bounds.ts';
+import { THRESHOLD_RULES, type ThresholdRuleName } from '../metrics/threshold.ts';
 import { getArchitecture } from '../model/architectures.ts';
 import type { MonitorName } from './loop.ts';
 
@@ -32,6 +33,9 @@ export interface TrainConfig {
   l2?: number;
 }
 
+/** The validation metrics that can pick the kept epoch. */
+export const MONITORS: readonly MonitorName[] = ['loss', 'auc'];
+
 export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'imageSize'> = {
   architecture: 'default',
   epochs: 8,
@@ -47,11 +51,35 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'imageSize'> = {
   augment: true,
 };
 
-function check(condition: boolean, message: string): void {
-  if (!condition) throw new Error(message);
+/** The one set of bounds of the numeric settings; the CLI's option parsers read them too. */
+export const TRAIN_CONFIG_BOUNDS = {
+  imageSize: { integer: true, min: 16 },
+  epochs: { integer: true, min: 1 },
+  batchSize: { integer: true, min: 2 },
+  learningRate: { min: 0, max: 1, exclusive: true },
+  // Under half: a larger share would validate on more patients than it trains on.
+  valFraction: { min: 0, max: 0.5, exclusive: true },
+  seed: { integer: true, min: 0 },
+  patience: { integer: true, min: 0 },
+  warmupEpochs: { min: 0 },
+} as const satisfies Partial<Record<keyof TrainConfig, NumberBounds>>;
+
+/** A bad training setting, naming the TrainConfig field (the CLI maps it to its flag). */
+export class TrainConfigError extends Error {
+  readonly field: keyof TrainConfig;
+  /** What the field must be, e.g. "an integer >= 1". */
+  readonly requirement: string;
+  readonly value: unknown;
+  constructor(field: keyof TrainConfig, requirement: string, value: unknown) {
+    super(`${field} must be ${requirement}, got ${value}`);
+    this.name = 'TrainConfigError';
+    this.field = field;
+    this.requirement = requirement;
+    this.value = value;
+  }
 }
 
-/** Fills defaults and validates; throws a clear message for the first bad value. */
+/** Fills defaults and validates; throws a TrainConfigError for the first bad value. */
 export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   const architecture = partial.architecture ?? DEFAULT_TRAIN_CONFIG.architecture;
   const arch = getArchitecture(architecture);
@@ -60,41 +88,20 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
     imageSize: arch.defaultImageSize,
     ...stripUndefined(partial),
   };
-  const positiveInt = (x: number) => Number.isInteger(x) && x > 0;
-  check(
-    positiveInt(config.imageSize) && config.imageSize >= 16,
-    `--image-size must be an integer >= 16, got ${config.imageSize}`,
-  );
-  check(positiveInt(config.epochs), `--epochs must be a positive integer, got ${config.epochs}`);
-  check(
-    positiveInt(config.batchSize) && config.batchSize >= 2,
-    `--batch-size must be an integer >= 2, got ${config.batchSize}`,
-  );
-  check(
-    config.learningRate > 0 && config.learningRate < 1,
-    `--lr must be in (0, 1), got ${config.learningRate}`,
-  );
-  check(
-    config.valFraction > 0 && config.valFraction < 0.5,
-    `--val-fraction must be in (0, 0.5), got ${config.valFraction}`,
-  );
-  check(
-    Number.isInteger(config.seed) && config.seed >= 0,
-    `--seed must be a non-negative integer, got ${config.seed}`,
-  );
-  check(
-    Number.isInteger(config.patience) && config.patience >= 0,
-    `--patience must be an integer >= 0, got ${config.patience}`,
-  );
-  check(config.warmupEpochs >= 0, `warm-up epochs must be >= 0, got ${config.warmupEpochs}`);
-  check(
-    config.monitor === 'loss' || config.monitor === 'auc',
-    `--monitor must be loss or auc, got ${config.monitor}`,
-  );
-  check(
-    config.thresholdRule in THRESHOLD_RULES,
-    `--threshold-rule must be one of ${Object.keys(THRESHOLD_RULES).join(', ')}, got ${config.thresholdRule}`,
-  );
+  for (const [field, bounds] of Object.entries(TRAIN_CONFIG_BOUNDS) as [keyof TrainConfig, NumberBounds][]) {
+    const value = config[field] as number;
+    if (!withinBounds(value, bounds)) throw new TrainConfigError(field, describeBounds(bounds), value);
+  }
+  if (!MONITORS.includes(config.monitor)) {
+    throw new TrainConfigError('monitor', `one of ${MONITORS.join(', ')}`, config.monitor);
+  }
+  if (!(config.thresholdRule in THRESHOLD_RULES)) {
+    throw new TrainConfigError(
+      'thresholdRule',
+      `one of ${Object.keys(THRESHOLD_RULES).join(', ')}`,
+      config.thresholdRule,
+    );
+  }
   return config;
 }
 

@@ -4,13 +4,12 @@
  * patient-level split carved from train. Test data is never read here.
  */
 import path from 'node:path';
-import type { ProgressCallback } from '../cli/progress.ts';
+import type { ProgressCallback } from '../core/progress.ts';
+import type { DataFingerprint, ImageRecord } from '../core/types.ts';
 import { discoverDataset } from '../data/discover.ts';
 import { dataFingerprint } from '../data/fingerprint.ts';
 import { type LoadedPixels, loadPixels } from '../data/pixels.ts';
 import { patientSplit, writeSplitManifest } from '../data/split.ts';
-import type { ImageRecord } from '../data/types.ts';
-import type { DataFingerprint } from '../model/metadata.ts';
 import type { PixelSet } from './batches.ts';
 
 /** A dataset's own val/ split is used only with at least this many images per class (the official one has 8). */

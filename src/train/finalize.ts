@@ -4,13 +4,13 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { fitTemperature, probabilityToLogit } from '../evaluate/calibration.ts';
-import { computeMetrics, type EvaluationMetrics } from '../evaluate/metrics.ts';
-import { predictRawProbabilities } from '../evaluate/score.ts';
-import { type ChosenThreshold, chooseThreshold, type ThresholdRule } from '../evaluate/threshold.ts';
-import { type CalibrationConfig, calibrate } from '../model/metadata.ts';
+import { deriveSeed } from '../core/random.ts';
+import { fitTemperature, probabilityToLogit } from '../metrics/calibration.ts';
+import { computeMetrics, type EvaluationMetrics } from '../metrics/summary.ts';
+import { type ChosenThreshold, chooseThreshold, type ThresholdRule } from '../metrics/threshold.ts';
+import { calibrateAll, predictRawProbabilities } from '../model/infer.ts';
+import type { CalibrationConfig } from '../model/metadata.ts';
 import type { PixelSet } from './batches.ts';
-import { deriveSeed } from './random.ts';
 
 export interface OperatingPoint {
   calibration: CalibrationConfig;
@@ -45,7 +45,7 @@ export async function chooseOperatingPoint(options: {
     method: 'temperature',
     temperature: fitTemperature(val.labels, logits),
   };
-  const probabilities = raw.map((p) => calibrate(p, calibration));
+  const probabilities = Float32Array.from(calibrateAll(raw, calibration));
   const threshold = chooseThreshold(val.labels, probabilities, options.rule);
   const metrics = computeMetrics({
     labels: val.labels,

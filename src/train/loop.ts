@@ -4,14 +4,14 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { PROBABILITY_EPS } from '../evaluate/calibration.ts';
-import { confusionAt, ratesFrom } from '../evaluate/confusion.ts';
-import { orNaN } from '../evaluate/errors.ts';
-import { rocAuc } from '../evaluate/roc.ts';
-import { predictRawProbabilities } from '../evaluate/score.ts';
+import { deriveSeed, seededPermutation } from '../core/random.ts';
+import { PROBABILITY_EPS } from '../metrics/calibration.ts';
+import { confusionAt, ratesFrom } from '../metrics/confusion.ts';
+import { orNaN } from '../metrics/errors.ts';
+import { rocAuc } from '../metrics/roc.ts';
+import { predictRawProbabilities } from '../model/infer.ts';
 import { type BatchAugment, BatchBuilder, balancedClassWeights, type PixelSet } from './batches.ts';
 import { recomputeBatchNormStatistics } from './batchnorm-stats.ts';
-import { deriveSeed, seededPermutation } from './random.ts';
 import { type LearningRateSchedule, learningRateAt } from './schedule.ts';
 import { trainStep } from './step.ts';
 

@@ -3,7 +3,7 @@
  * written as training-curves.png), the validation metrics and the run's settings.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { EvaluationMetrics } from '../evaluate/metrics.ts';
+import type { EvaluationMetrics } from '../metrics/summary.ts';
 import type { ModelMetadata, TrainingSummary } from '../model/metadata.ts';
 import { renderChart } from '../report/chart.ts';
 import { htmlReport, type ReportSection } from '../report/html.ts';

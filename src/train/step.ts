@@ -1,9 +1,9 @@
 /** One optimiser step: forward in training mode, class-weighted binary cross-entropy plus regularisation, update. */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { PROBABILITY_EPS } from '../evaluate/calibration.ts';
+import { withSeededMathRandom } from '../core/random.ts';
+import { PROBABILITY_EPS } from '../metrics/calibration.ts';
 import type { TrainingBatch } from './batches.ts';
-import { withSeededMathRandom } from './random.ts';
 
 /** Mean of w * BCE(y, p) with p clipped away from 0 and 1 (as Keras does for a sigmoid output). */
 export function weightedBinaryCrossEntropy(y: tf.Tensor, p: tf.Tensor, weights: tf.Tensor): tf.Scalar {

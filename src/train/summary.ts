@@ -6,9 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { AugmentOptions } from '../data/augment.ts';
+import { type AugmentOptions, DEFAULT_AUGMENTATION } from '../data/augment.ts';
 import { engineThreads } from '../engine/backend.ts';
-import type { EvaluationMetrics } from '../evaluate/metrics.ts';
+import type { EvaluationMetrics } from '../metrics/summary.ts';
+import { preprocessingFor } from '../model/architectures.ts';
 import {
   METADATA_FORMAT,
   METADATA_FORMAT_VERSION,
@@ -20,20 +21,13 @@ import type { TrainConfig } from './config.ts';
 import type { PreparedData } from './data.ts';
 import type { TrainingState } from './loop.ts';
 
-/** Training augmentation: mild enough to keep a film plausible (the data module's defaults, written out). */
-export const TRAINING_AUGMENTATION: Required<AugmentOptions> = {
-  rotationDegrees: 10,
-  scale: 0.1,
-  shift: 0.1,
-  brightness: 0.1,
-  contrast: 0.1,
-  fill: 'edge',
-};
+/** Training augmentation: the augmenter's defaults, mild enough to keep a film plausible. */
+export const TRAINING_AUGMENTATION: Readonly<Required<AugmentOptions>> = DEFAULT_AUGMENTATION;
 
 /** For metadata and the model card. */
 export function describeAugmentation(
   enabled: boolean,
-  o: Required<AugmentOptions> = TRAINING_AUGMENTATION,
+  o: Readonly<Required<AugmentOptions>> = TRAINING_AUGMENTATION,
 ): string {
   if (!enabled) return 'none';
   const pct = (x: number) => `${Math.round(x * 100)}%`;
@@ -117,7 +111,7 @@ export function buildMetadata(options: {
     version: process.env.npm_package_version ?? '0.1.0',
     architecture: config.architecture,
     createdAt: new Date().toISOString(),
-    preprocessing: { imageSize: config.imageSize, channels: 1, resize: 'stretch', inputRange: [0, 255] },
+    preprocessing: preprocessingFor(config.architecture, config.imageSize),
     classNames: ['NORMAL', 'PNEUMONIA'],
     positiveClass: 'PNEUMONIA',
     threshold: operating.threshold,

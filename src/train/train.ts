@@ -8,10 +8,11 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { ProgressCallback } from '../cli/progress.ts';
+import type { ProgressCallback } from '../core/progress.ts';
+import { deriveSeed, withSeededMathRandom } from '../core/random.ts';
 import { createAugmenter } from '../data/augment.ts';
 import { type BackendName, initEngine } from '../engine/backend.ts';
-import { thresholdRuleByName } from '../evaluate/threshold.ts';
+import { thresholdRuleByName } from '../metrics/threshold.ts';
 import { createModel } from '../model/architectures.ts';
 import { renderModelCard } from '../model/card.ts';
 import { saveModel } from '../model/io.ts';
@@ -25,10 +26,15 @@ import {
 } from './checkpoint.ts';
 import { configDifferences, resolveTrainConfig, type TrainConfig } from './config.ts';
 import { type PreparedData, prepareTrainingData } from './data.ts';
-import { chooseOperatingPoint } from './finalize.ts';
+import { chooseOperatingPoint, type OperatingPoint } from './finalize.ts';
 import { BestWeights, batchProgress, checkpointing, earlyStopping, epochLog } from './hooks.ts';
-import { type EpochRecord, initialTrainingState, runTraining, type TrainingHooks } from './loop.ts';
-import { deriveSeed, withSeededMathRandom } from './random.ts';
+import {
+  type EpochRecord,
+  initialTrainingState,
+  runTraining,
+  type TrainingHooks,
+  type TrainingState,
+} from './loop.ts';
 import { buildTrainingReport, TRAINING_CURVES_PNG } from './report.ts';
 import { buildMetadata, TRAINING_AUGMENTATION, trainingSummary } from './summary.ts';
 
@@ -137,7 +143,23 @@ async function startingPoint(
   return { state: manifest.state, best: new BestWeights(best) };
 }
 
-export async function trainModel(options: TrainOptions): Promise<TrainResult> {
+/** Everything a run holds between its steps. The model, optimizer and best weights are freed by `trainModel`. */
+interface Run {
+  options: TrainOptions;
+  outDir: string;
+  checkpointDir: string;
+  config: TrainConfig;
+  reporter: TrainReporter;
+  backend: string;
+  data: PreparedData;
+  model: tfl.LayersModel;
+  optimizer: tf.Optimizer;
+  state: TrainingState;
+  best: BestWeights;
+}
+
+/** Step 1: settle the settings, start the engine, load the data, build (or restore) the model. */
+async function prepare(options: TrainOptions): Promise<Run> {
   const outDir = path.resolve(options.outDir);
   const checkpointDir = path.join(outDir, CHECKPOINT_DIR);
   const { config, manifest } = await runSettings(options, checkpointDir);
@@ -160,10 +182,23 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   );
   const model = createSeededModel(config);
   const optimizer = tf.train.adam(config.learningRate);
-  const { state, best } = await startingPoint(checkpointDir, manifest, model, optimizer, data);
-  if (manifest) reporter.log?.(`resuming after epoch ${state.epochsDone} from ${checkpointDir}`);
+  try {
+    const { state, best } = await startingPoint(checkpointDir, manifest, model, optimizer, data);
+    if (manifest) reporter.log?.(`resuming after epoch ${state.epochsDone} from ${checkpointDir}`);
+    const common = { options, outDir, checkpointDir, config, reporter, backend, data, model, optimizer };
+    return { ...common, state, best };
+  } catch (err) {
+    optimizer.dispose();
+    model.dispose();
+    throw err;
+  }
+}
+
+/** The built-in hooks: progress bars, best-epoch tracking, early stopping, epoch lines, checkpoints. */
+function trainingHooks(run: Run): TrainingHooks[] {
+  const { config, reporter, best } = run;
   let bar: ReturnType<NonNullable<TrainReporter['phase']>> | undefined;
-  const hooks: TrainingHooks[] = [
+  return [
     batchProgress((p) => {
       if (p.batch === 1) bar = reporter.phase?.(`epoch ${p.epoch}/${p.epochs}`);
       bar?.update(p.batch, p.batches, { loss: p.loss.toFixed(4), ips: Math.round(p.imagesPerSecond) });
@@ -173,79 +208,98 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     earlyStopping(config.patience, config.monitor),
     epochLog((line) => reporter.log?.(line), config.epochs),
     checkpointing<RunRecord>({
-      dir: checkpointDir,
-      config: { config, trainSha256: data.trainFingerprint.sha256 },
+      dir: run.checkpointDir,
+      config: { config, trainSha256: run.data.trainFingerprint.sha256 },
       best,
     }),
-    ...(options.hooks ?? []),
   ];
-  try {
-    await runTraining({
-      model,
-      optimizer,
-      train: data.train,
-      val: data.val,
-      settings: {
-        epochs: config.epochs,
-        batchSize: config.batchSize,
-        imageSize: config.imageSize,
-        seed: config.seed,
-        monitor: config.monitor,
-        schedule: {
-          base: config.learningRate,
-          warmupEpochs: config.warmupEpochs,
-          finalFactor: config.finalLearningRateFactor,
-        },
-      },
-      state,
-      hooks,
-      augment: config.augment
-        ? createAugmenter({ ...TRAINING_AUGMENTATION, seed: deriveSeed(config.seed, 'augmenter') }).inPlace
-        : undefined,
-    });
-    if (state.stopReason) reporter.log?.(state.stopReason);
-    if (best.tensors) model.setWeights(best.tensors);
-    const operating = await chooseOperatingPoint({
-      model,
-      val: data.val,
+}
+
+/** Step 2: the epoch loop, from the first (or the checkpoint's next) epoch to the last or an early stop. */
+async function fit(run: Run): Promise<void> {
+  const { config, data, model } = run;
+  await runTraining({
+    model,
+    optimizer: run.optimizer,
+    train: data.train,
+    val: data.val,
+    settings: {
+      epochs: config.epochs,
+      batchSize: config.batchSize,
       imageSize: config.imageSize,
-      rule: thresholdRuleByName(config.thresholdRule),
       seed: config.seed,
-      bootstrapSamples: options.bootstrapSamples,
-    });
-    const warnings = data.warnings;
-    const training = trainingSummary(config, state, data, {
-      backend,
-      command: options.command ?? defaultCommand(options, config),
-      warnings,
-    });
-    const metadata = buildMetadata({
-      outDir,
-      config,
-      data,
-      operating: {
-        temperature: operating.calibration.temperature,
-        threshold: operating.threshold.threshold,
-        rule: operating.threshold.rule,
-        metrics: operating.metrics,
+      monitor: config.monitor,
+      schedule: {
+        base: config.learningRate,
+        warmupEpochs: config.warmupEpochs,
+        finalFactor: config.finalLearningRateFactor,
       },
-      training,
-      backend,
-    });
-    await saveModel(model, outDir, metadata, renderModelCard(metadata));
-    await writeFile(path.join(outDir, HISTORY_JSON), `${JSON.stringify(state.history, null, 2)}\n`);
-    const report = await buildTrainingReport({
-      metadata,
-      history: state.history,
+    },
+    state: run.state,
+    hooks: [...trainingHooks(run), ...(run.options.hooks ?? [])],
+    augment: config.augment
+      ? createAugmenter({ ...TRAINING_AUGMENTATION, seed: deriveSeed(config.seed, 'augmenter') }).inPlace
+      : undefined,
+  });
+  if (run.state.stopReason) run.reporter.log?.(run.state.stopReason);
+}
+
+/** Step 3: keep the best epoch's weights, calibrate and choose the threshold on validation, build the metadata. */
+async function finalize(run: Run): Promise<{ metadata: ModelMetadata; operating: OperatingPoint }> {
+  const { config, data, model, options } = run;
+  if (run.best.tensors) model.setWeights(run.best.tensors);
+  const operating = await chooseOperatingPoint({
+    model,
+    val: data.val,
+    imageSize: config.imageSize,
+    rule: thresholdRuleByName(config.thresholdRule),
+    seed: config.seed,
+    bootstrapSamples: options.bootstrapSamples,
+  });
+  const training = trainingSummary(config, run.state, data, {
+    backend: run.backend,
+    command: options.command ?? defaultCommand(options, config),
+    warnings: data.warnings,
+  });
+  const metadata = buildMetadata({
+    outDir: run.outDir,
+    config,
+    data,
+    operating: {
+      temperature: operating.calibration.temperature,
+      threshold: operating.threshold.threshold,
+      rule: operating.threshold.rule,
       metrics: operating.metrics,
-    });
-    await writeFile(path.join(outDir, REPORT_HTML), report.html);
-    await writeFile(path.join(outDir, TRAINING_CURVES_PNG), report.curvesPng);
-    if (!options.keepCheckpoints && existsSync(checkpointDir)) await removeCheckpoints(checkpointDir);
-    return { outDir, metadata, history: state.history, warnings };
+    },
+    training,
+    backend: run.backend,
+  });
+  return { metadata, operating };
+}
+
+/** Step 4: the model directory (model, metadata, card, history, report, curves); checkpoints go unless kept. */
+async function write(run: Run, metadata: ModelMetadata, operating: OperatingPoint): Promise<void> {
+  const { outDir, state } = run;
+  await saveModel(run.model, outDir, metadata, renderModelCard(metadata));
+  await writeFile(path.join(outDir, HISTORY_JSON), `${JSON.stringify(state.history, null, 2)}\n`);
+  const report = await buildTrainingReport({ metadata, history: state.history, metrics: operating.metrics });
+  await writeFile(path.join(outDir, REPORT_HTML), report.html);
+  await writeFile(path.join(outDir, TRAINING_CURVES_PNG), report.curvesPng);
+  if (!run.options.keepCheckpoints && existsSync(run.checkpointDir))
+    await removeCheckpoints(run.checkpointDir);
+}
+
+/** `cxr train`: prepare, fit, finalize, write. */
+export async function trainModel(options: TrainOptions): Promise<TrainResult> {
+  const run = await prepare(options);
+  try {
+    await fit(run);
+    const { metadata, operating } = await finalize(run);
+    await write(run, metadata, operating);
+    return { outDir: run.outDir, metadata, history: run.state.history, warnings: run.data.warnings };
   } finally {
-    best.dispose();
-    optimizer.dispose();
-    model.dispose();
+    run.best.dispose();
+    run.optimizer.dispose();
+    run.model.dispose();
   }
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import type { ExploreSummary } from '../../src/data/explore.ts';
+import type { ExploreSummary } from '../../src/explore/explore.ts';
 
 const run = promisify(execFile);
 const FIXTURE = path.resolve('test/fixtures/dataset');

@@ -18,12 +18,14 @@ interface Run {
   stderr: string;
 }
 
-function cxr(args: string[]): Promise<Run> {
+/** Runs the CLI from the repository, or through its `bin/cxr.js` launcher from another folder (`cwd`). */
+function cxr(args: string[], cwd = REPO): Promise<Run> {
+  const command = cwd === REPO ? ['--import', 'tsx', 'src/cli/main.ts'] : [path.join(REPO, 'bin', 'cxr.js')];
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      { cwd: REPO, maxBuffer: 16 * 1024 * 1024 },
+      [...command, ...args],
+      { cwd, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const code = err ? ((err as { code?: number }).code ?? 1) : 0;
         resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
@@ -120,6 +122,16 @@ describe('cxr predict', () => {
     const threshold = await cxr(['predict', '--model', saved.dir, '--threshold', '1.5', DICOM_FIXTURES]);
     assert.notEqual(threshold.code, 0);
     assert.match(threshold.stderr, /between 0 and 1/);
+  });
+
+  test('run from another folder, the default model is the shipped one', async () => {
+    const sample = path.join(REPO, 'samples', 'PNEUMONIA', 'person1008_virus_1691.jpeg');
+    const run = await cxr(['predict', '--json', '--quiet', sample], os.tmpdir());
+    assert.equal(run.code, 0, run.stderr);
+    const [row] = JSON.parse(run.stdout) as { path: string; probability: number; label: string }[];
+    assert.equal(row.path, sample);
+    assert.ok(row.probability >= 0 && row.probability <= 1);
+    assert.equal(row.label, 'PNEUMONIA', 'the shipped model reads this sample as pneumonia');
   });
 
   test('--help documents the columns and exit codes', async () => {

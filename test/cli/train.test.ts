@@ -128,5 +128,10 @@ describe('cxr train', () => {
     const badEpochs = await cxr(['train', '--data', dataDir, '--out', path.join(work, 'x'), '--epochs', '0']);
     assert.notEqual(badEpochs.code, 0);
     assert.match(badEpochs.stderr, /--epochs.*expected an integer >= 1/);
+    // One set of bounds: the parser refuses what the training config would refuse, with the same range.
+    const args = ['train', '--data', dataDir, '--out', path.join(work, 'x'), '--val-fraction', '0.6'];
+    const badFraction = await cxr(args);
+    assert.notEqual(badFraction.code, 0);
+    assert.match(badFraction.stderr, /--val-fraction.*expected a number in \(0, 0\.5\)/);
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { seededRandom } from '../../src/core/random.ts';
 import { createAugmenter } from '../../src/data/augment.ts';
-import { seededRandom } from '../../src/data/random.ts';
 
 const SIZE = 32;
 const AREA = SIZE * SIZE;

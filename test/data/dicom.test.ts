@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { DecodeError, decodeGray, decodeResized, sniffFormat } from '../../src/data/decode.ts';
+import type { GrayImage } from '../../src/core/types.ts';
+import { decodeGray, decodeResized, sniffFormat } from '../../src/data/decode.ts';
+import { DecodeError } from '../../src/data/decode-error.ts';
 import { percentileRange, toDisplayPixels } from '../../src/data/decoders/dicom-pixels.ts';
-import type { GrayImage } from '../../src/data/types.ts';
 import { dicomWithDimensions } from '../predict/bad-inputs.ts';
 
 const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures', 'dicom');

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
+import type { ImageRecord } from '../../src/core/types.ts';
 import { dataFingerprint } from '../../src/data/fingerprint.ts';
-import type { ImageRecord } from '../../src/data/types.ts';
 
 function record(root: string, relative: string, size: number, labelIndex: 0 | 1): ImageRecord {
   return {

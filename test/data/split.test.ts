@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import type { ImageRecord } from '../../src/core/types.ts';
 import { discoverDataset } from '../../src/data/discover.ts';
 import {
   applySplitManifest,
@@ -10,7 +11,6 @@ import {
   readSplitManifest,
   writeSplitManifest,
 } from '../../src/data/split.ts';
-import type { ImageRecord } from '../../src/data/types.ts';
 
 const ROOT = '/data/xray';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ImageRecord } from '../../src/data/types.ts';
+import type { ImageRecord } from '../../src/core/types.ts';
 import { initEngine } from '../../src/engine/backend.ts';
 import { chooseSplit, evaluateModel } from '../../src/evaluate/evaluate.ts';
 import { buildEvaluationReport } from '../../src/evaluate/report.ts';

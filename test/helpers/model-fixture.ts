@@ -1,12 +1,12 @@
 /**
  * Shared builder for the small models that tests and benchmarks save to disk: one place that writes a valid
- * `ModelMetadata` by hand, so a change to the metadata contract is made once instead of in every fixture.
+ * `ModelMetadata`, with the preprocessing taken from the architecture registry as `cxr train` takes it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { createModel } from '../../src/model/architectures.ts';
+import { createModel, preprocessingFor } from '../../src/model/architectures.ts';
 import { saveModel } from '../../src/model/io.ts';
 import { METADATA_FORMAT, METADATA_FORMAT_VERSION, type ModelMetadata } from '../../src/model/metadata.ts';
 
@@ -22,7 +22,7 @@ export function testMetadata(imageSize: number, overrides: Partial<ModelMetadata
     version: '0.0.0-test',
     architecture: 'default',
     createdAt: new Date(0).toISOString(),
-    preprocessing: { imageSize, channels: 1, resize: 'stretch', inputRange: [0, 255] },
+    preprocessing: preprocessingFor(overrides.architecture ?? 'default', imageSize),
     classNames: ['NORMAL', 'PNEUMONIA'],
     positiveClass: 'PNEUMONIA',
     threshold: 0.5,

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DecodeError } from '../../src/data/decode.ts';
+import { DecodeError } from '../../src/data/decode-error.ts';
 import { expandPaths, globFiles } from '../../src/predict/inputs.ts';
 
 let root: string;
@@ -68,6 +68,6 @@ describe('expandPaths', () => {
     await writeFile(file, 'x');
     const [input] = await expandPaths([file]);
     await rm(file);
-    await assert.rejects(input.read(), { code: 'unreadable', message: 'no such file' });
+    await assert.rejects(input.read(), { code: 'unreadable', message: 'no such file or directory' });
   });
 });

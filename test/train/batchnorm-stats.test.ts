@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { deriveSeed, seededPermutation, seededRandom } from '../../src/core/random.ts';
 import { initEngine } from '../../src/engine/backend.ts';
-import { batchTensor } from '../../src/evaluate/score.ts';
+import { batchTensor } from '../../src/model/infer.ts';
 import { recomputeBatchNormStatistics } from '../../src/train/batchnorm-stats.ts';
-import { createRandom, deriveSeed, seededPermutation } from '../../src/train/random.ts';
 
 const SIZE = 8;
 
@@ -30,7 +30,7 @@ before(() => initEngine({ backend: 'wasm' }));
 describe('recomputeBatchNormStatistics', () => {
   it('sets the moving statistics to the mean of the chosen batches’ statistics and restores the momentum', () => {
     const { model, conv } = tinyModel();
-    const random = createRandom(2);
+    const random = seededRandom(2);
     const count = 40;
     const pixels = Uint8Array.from({ length: count * SIZE * SIZE }, () => Math.floor(random() * 256));
     const train = { pixels, labels: new Uint8Array(count) };

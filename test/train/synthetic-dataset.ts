@@ -6,7 +6,7 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { createRandom } from '../../src/train/random.ts';
+import { seededRandom } from '../../src/core/random.ts';
 
 export interface SyntheticDatasetOptions {
   /** Images per class in train/. */
@@ -54,7 +54,7 @@ async function writeSplit(root: string, split: string, perClass: number, size: n
 /** Writes the dataset under a new temporary folder and returns its root. */
 export async function makeSyntheticDataset(options: SyntheticDatasetOptions): Promise<string> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'cxr-synthetic-'));
-  const random = createRandom(options.seed ?? 1);
+  const random = seededRandom(options.seed ?? 1);
   const size = options.size ?? 40;
   await writeSplit(root, 'train', options.perClass, size, random);
   if (options.testPerClass) await writeSplit(root, 'test', options.testPerClass, size, random);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { validateMetadata } from '../../src/model/metadata.ts';
 import { CHECKPOINT_DIR, CHECKPOINT_JSON } from '../../src/train/checkpoint.ts';
-import type { TrainConfig } from '../../src/train/config.ts';
+import { type TrainConfig, TrainConfigError } from '../../src/train/config.ts';
 import type { TrainingHooks } from '../../src/train/loop.ts';
 import { type TrainOptions, trainModel } from '../../src/train/train.ts';
 import { makeSyntheticDataset } from './synthetic-dataset.ts';
@@ -129,7 +129,10 @@ describe('trainModel', () => {
     );
     await assert.rejects(
       trainModel(options(path.join(work, 'bad'), { config: { ...CONFIG, epochs: 0 } })),
-      /--epochs must be a positive integer/,
+      (err: unknown) =>
+        err instanceof TrainConfigError &&
+        err.field === 'epochs' &&
+        err.message === 'epochs must be an integer >= 1, got 0',
     );
   });
 });

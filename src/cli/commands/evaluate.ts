@@ -3,12 +3,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
-import type { SplitName } from '../../data/types.ts';
+import { DEFAULT_MODEL_DIR } from '../../core/paths.ts';
+import type { SplitName } from '../../core/types.ts';
 import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
-import { DEFAULT_MODEL_DIR, type EvaluationResult, evaluateModel } from '../../evaluate/evaluate.ts';
-import type { ThresholdMetrics } from '../../evaluate/metrics.ts';
+import { type EvaluationResult, evaluateModel } from '../../evaluate/evaluate.ts';
 import { buildEvaluationReport } from '../../evaluate/report.ts';
-import { DEFAULT_SCORE_BATCH_SIZE } from '../../evaluate/score.ts';
+import type { ThresholdMetrics } from '../../metrics/summary.ts';
+import { DEFAULT_SCORE_BATCH_SIZE } from '../../model/infer.ts';
 import { integerArg } from '../arguments.ts';
 import { CliError } from '../errors.ts';
 import { startProgress } from '../progress.ts';
@@ -16,7 +17,8 @@ import { startProgress } from '../progress.ts';
 const SPLITS: SplitName[] = ['test', 'val', 'train', 'all'];
 
 interface EvaluateCommandOptions {
-  model: string;
+  /** Unset = the shipped model (DEFAULT_MODEL_DIR, found relative to the package, not the working directory). */
+  model?: string;
   data: string;
   split?: SplitName;
   out?: string;
@@ -74,15 +76,16 @@ async function writeOutputs(result: EvaluationResult, o: EvaluateCommandOptions)
 }
 
 async function evaluate(o: EvaluateCommandOptions): Promise<void> {
-  if (!existsSync(o.model)) {
+  const modelDir = o.model ?? DEFAULT_MODEL_DIR;
+  if (!existsSync(modelDir)) {
     throw new CliError(
-      `model directory ${o.model} does not exist; train one with \`cxr train\` or pass --model DIR`,
+      `model directory ${modelDir} does not exist; train one with \`cxr train\` or pass --model DIR`,
     );
   }
   let result: EvaluationResult;
   try {
     result = await evaluateModel({
-      modelDir: o.model,
+      modelDir,
       dataDir: o.data,
       split: o.split,
       batchSize: o.batchSize,
@@ -107,7 +110,7 @@ async function evaluate(o: EvaluateCommandOptions): Promise<void> {
     process.stdout.write(`${JSON.stringify(result.metrics)}\n`);
     return;
   }
-  process.stdout.write(`${formatSummary(result, o.model)}\n`);
+  process.stdout.write(`${formatSummary(result, o.model ?? 'models/default')}\n`);
   if (outDir) process.stdout.write(`wrote ${path.join(outDir, 'metrics.json')} and report.html\n`);
 }
 
@@ -131,7 +134,7 @@ export function registerEvaluateCommand(program: Command): void {
   program
     .command('evaluate')
     .description('Measure a model on a labelled dataset split (metrics.json + report.html)')
-    .option('-m, --model <dir>', 'model directory', DEFAULT_MODEL_DIR)
+    .option('-m, --model <dir>', 'model directory (default: the shipped models/default)')
     .requiredOption(
       '-d, --data <dir>',
       'dataset root (Kaggle layout) or one split folder with NORMAL/ and PNEUMONIA/',

@@ -1,8 +1,8 @@
 /** `cxr explore`: the data-exploration report of a dataset (counts, patients, sizes, duplicates, bad files). */
 import type { Command } from 'commander';
-import { DEFAULT_EXPLORE_IMAGE_SIZE, type ExploreSummary, exploreDataset } from '../../data/explore.ts';
-import { CLASS_NAMES } from '../../data/types.ts';
-import { writeExploreReport } from '../../report/explore-report.ts';
+import { CLASS_NAMES } from '../../core/types.ts';
+import { DEFAULT_EXPLORE_IMAGE_SIZE, type ExploreSummary, exploreDataset } from '../../explore/explore.ts';
+import { writeExploreReport } from '../../explore/report.ts';
 import { integerArg } from '../arguments.ts';
 import { CliError } from '../errors.ts';
 import { startProgress } from '../progress.ts';

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
+import { DEFAULT_MODEL_DIR } from '../../core/paths.ts';
 import { supportedEncodingsSummary } from '../../data/decoders/transfer-syntaxes.ts';
 import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
 import { expandPaths } from '../../predict/inputs.ts';
@@ -25,10 +26,9 @@ export const EXIT_ALL_SCORED = 0;
 /** Exit status when the worklist was written but some inputs could not be scored (their rows carry `error`). */
 export const EXIT_SOME_FAILED = 2;
 
-const DEFAULT_MODEL = 'models/default';
-
 interface PredictCommandOptions {
-  model: string;
+  /** Unset = the shipped model (DEFAULT_MODEL_DIR, found relative to the package, not the working directory). */
+  model?: string;
   format: OutputFormat;
   json?: boolean;
   out?: string;
@@ -41,15 +41,16 @@ interface PredictCommandOptions {
 }
 
 async function loadPredictor(options: PredictCommandOptions): Promise<Predictor> {
-  if (!existsSync(options.model)) {
+  const modelDir = options.model ?? DEFAULT_MODEL_DIR;
+  if (!existsSync(modelDir)) {
     throw new CliError(
-      `model directory ${options.model} does not exist; train one with \`cxr train\` or pass --model DIR`,
+      `model directory ${modelDir} does not exist; train one with \`cxr train\` or pass --model DIR`,
     );
   }
   try {
-    return await Predictor.load(options.model, { backend: options.backend });
+    return await Predictor.load(modelDir, { backend: options.backend });
   } catch (err) {
-    throw new CliError(`cannot load model from ${options.model}: ${(err as Error).message}`);
+    throw new CliError(`cannot load model from ${modelDir}: ${(err as Error).message}`);
   }
 }
 
@@ -143,7 +144,7 @@ export function registerPredictCommand(program: Command): void {
     .command('predict')
     .description('Score chest X-rays (JPEG, PNG, DICOM) and write a worklist ranked by probability')
     .argument('<paths...>', 'image files, directories (recursive) or glob patterns')
-    .option('-m, --model <dir>', 'model directory', DEFAULT_MODEL)
+    .option('-m, --model <dir>', 'model directory (default: the shipped models/default)')
     .addOption(new Option('-f, --format <format>', 'output format').choices(OUTPUT_FORMATS).default('csv'))
     .option('--json', 'same as --format json')
     .option('-o, --out <file>', 'write the worklist to FILE instead of stdout')

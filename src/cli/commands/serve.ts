@@ -1,9 +1,10 @@
 /** `cxr serve`: the HTTP API and the browser app on one port. */
 import path from 'node:path';
 import { type Command, Option } from 'commander';
+import { DEFAULT_MODEL_DIR } from '../../core/paths.ts';
 import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
 import { DEFAULT_LIMITS, type ServerLimits } from '../../serve/limits.ts';
-import { closeOnSignals, DEFAULT_MODEL_DIR, startServer } from '../../serve/server.ts';
+import { closeOnSignals, startServer } from '../../serve/server.ts';
 import { integerArg } from '../arguments.ts';
 import { CliError } from '../errors.ts';
 
@@ -68,7 +69,7 @@ export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description('Serve the triage web app and the HTTP API (images are processed in memory, never stored)')
-    .option('-m, --model <dir>', 'model directory (default: models/default in the repository)')
+    .option('-m, --model <dir>', 'model directory (default: the shipped models/default)')
     .option(
       '--host <host>',
       'address to bind (use 0.0.0.0 to expose on the network, at your own risk)',

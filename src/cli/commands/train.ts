@@ -1,12 +1,18 @@
 /** `cxr train`: train a model on a dataset in the Kaggle layout and write a complete model directory. */
 import { type Command, Option } from 'commander';
 import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
-import { THRESHOLD_RULES, type ThresholdRuleName } from '../../evaluate/threshold.ts';
+import { THRESHOLD_RULES, type ThresholdRuleName } from '../../metrics/threshold.ts';
 import { ARCHITECTURES } from '../../model/architectures.ts';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../train/config.ts';
+import {
+  DEFAULT_TRAIN_CONFIG,
+  MONITORS,
+  TRAIN_CONFIG_BOUNDS,
+  type TrainConfig,
+  TrainConfigError,
+} from '../../train/config.ts';
 import type { MonitorName } from '../../train/loop.ts';
 import { type TrainReporter, type TrainResult, trainModel } from '../../train/train.ts';
-import { fractionArg, integerArg } from '../arguments.ts';
+import { boundedArg, integerArg } from '../arguments.ts';
 import { CliError } from '../errors.ts';
 import { startProgress } from '../progress.ts';
 
@@ -35,6 +41,20 @@ interface TrainCommandOptions {
   json?: boolean;
   quiet?: boolean;
 }
+
+/** The flag that sets each TrainConfig field, so a config error names what the user typed. */
+const FLAGS: Partial<Record<keyof TrainConfig, string>> = {
+  architecture: '--arch',
+  imageSize: '--image-size',
+  epochs: '--epochs',
+  batchSize: '--batch-size',
+  learningRate: '--lr',
+  valFraction: '--val-fraction',
+  seed: '--seed',
+  monitor: '--monitor',
+  patience: '--patience',
+  thresholdRule: '--threshold-rule',
+};
 
 /** The user's settings only (undefined = default), so a resumed run can tell which ones were asked for. */
 function requestedConfig(o: TrainCommandOptions): Partial<TrainConfig> {
@@ -125,6 +145,9 @@ async function train(o: TrainCommandOptions): Promise<void> {
       reporter: reporter(o),
     });
   } catch (err) {
+    if (err instanceof TrainConfigError) {
+      throw new CliError(`${FLAGS[err.field] ?? err.field} must be ${err.requirement}, got ${err.value}`);
+    }
     throw new CliError((err as Error).message);
   }
   if (o.json) process.stdout.write(`${JSON.stringify(summary(result), null, 2)}\n`);
@@ -155,6 +178,7 @@ Example (the shipped model; see README):
 
 export function registerTrainCommand(program: Command): void {
   const d = DEFAULT_TRAIN_CONFIG;
+  const b = TRAIN_CONFIG_BOUNDS;
   program
     .command('train')
     .description('Train a pneumonia model and write a model directory (model, metadata, card, report)')
@@ -169,30 +193,34 @@ export function registerTrainCommand(program: Command): void {
         Object.keys(ARCHITECTURES),
       ),
     )
-    .option('--image-size <px>', "square input size (default: the architecture's)", integerArg(16))
-    .option('--epochs <n>', `maximum epochs (default ${d.epochs})`, integerArg(1))
-    .option('--batch-size <n>', `training batch size (default ${d.batchSize})`, integerArg(2))
-    .option('--lr <rate>', `peak learning rate of Adam (default ${d.learningRate})`, fractionArg)
+    .option('--image-size <px>', "square input size (default: the architecture's)", boundedArg(b.imageSize))
+    .option('--epochs <n>', `maximum epochs (default ${d.epochs})`, boundedArg(b.epochs))
+    .option('--batch-size <n>', `training batch size (default ${d.batchSize})`, boundedArg(b.batchSize))
+    .option(
+      '--lr <rate>',
+      `peak learning rate of Adam (default ${d.learningRate})`,
+      boundedArg(b.learningRate),
+    )
     .option(
       '--val-fraction <f>',
       `share of training patients used for validation (default ${d.valFraction})`,
-      fractionArg,
+      boundedArg(b.valFraction),
     )
     .option(
       '--seed <n>',
       `seed for split, initial weights, shuffling, augmentation, dropout (default ${d.seed})`,
-      integerArg(0),
+      boundedArg(b.seed),
     )
     .option(
       '--patience <n>',
       `epochs without improvement of the monitored metric before stopping; 0 = never (default ${d.patience})`,
-      integerArg(0),
+      boundedArg(b.patience),
     )
     .addOption(
       new Option(
         '--monitor <metric>',
         `validation metric that picks the kept epoch (default ${d.monitor})`,
-      ).choices(['loss', 'auc']),
+      ).choices(MONITORS),
     )
     .addOption(
       new Option(

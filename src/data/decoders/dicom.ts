@@ -8,7 +8,8 @@
 import { inflateRawSync } from 'node:zlib';
 import dicomParser, { type DataSet, type Element } from 'dicom-parser';
 import sharp from 'sharp';
-import { type DecodedImage, DecodeError, type DecodeOptions, type ImageDecoder } from '../decode.ts';
+import { DecodeError } from '../decode-error.ts';
+import type { DecodedImage, DecodeOptions, ImageDecoder } from './decoder.ts';
 import {
   type DisplaySettings,
   frameByteLength,
@@ -309,10 +310,7 @@ async function decodeDicom(bytes: Uint8Array, options: Required<DecodeOptions>):
   return { width: frame.width, height: frame.height, data, format: 'dicom', warnings };
 }
 
-/**
- * The DICOM decoder plug-in. A function declaration rather than a constant: decode.ts registers it while the
- * decode.ts <-> decoders import cycle is still being evaluated, when only hoisted functions exist.
- */
+/** The DICOM decoder (an entry of the decoder list in ./index.ts). */
 export function createDicomDecoder(): ImageDecoder {
   return { name: 'dicom', sniff: isDicom, decode: decodeDicom };
 }

@@ -1,11 +1,9 @@
 /**
- * The decoders Pneumoscope ships beyond what sharp reads itself. decode.ts calls `registerBuiltinDecoders` when
- * it loads, so every caller that decodes images (train, evaluate, predict, serve) reads DICOM too.
+ * The decoders Pneumoscope ships for formats sharp does not read itself, as a plain list: src/data/decode.ts
+ * tries them before sharp's JPEG and PNG, so every caller that decodes images (train, evaluate, predict, serve)
+ * reads DICOM too. Adding a format means adding an entry here; nothing registers itself on import.
  */
-import { registerDecoder } from '../decode.ts';
+import type { ImageDecoder } from './decoder.ts';
 import { createDicomDecoder } from './dicom.ts';
 
-// A function declaration (hoisted), because decode.ts calls it while this module may still be loading.
-export function registerBuiltinDecoders(): void {
-  registerDecoder(createDicomDecoder());
-}
+export const PLUGIN_DECODERS: readonly ImageDecoder[] = [createDicomDecoder()];

@@ -3,7 +3,7 @@
  * (libjpeg-turbo) cannot read them; jpeg-lossless-decoder-js (pure JavaScript, no downloads) does.
  */
 import { Decoder } from 'jpeg-lossless-decoder-js';
-import { DecodeError } from '../decode.ts';
+import { DecodeError } from '../decode-error.ts';
 
 /** What a JPEG frame header (SOFn) says about the image. */
 export interface JpegFrameHeader {

@@ -2,20 +2,19 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { seededRandom } from '../../src/core/random.ts';
 import { initEngine } from '../../src/engine/backend.ts';
-import { imageCount, predictRawProbabilities, scorePixels } from '../../src/evaluate/score.ts';
+import { calibrate, imageCount, predictRawProbabilities, scorePixels } from '../../src/model/infer.ts';
 import { loadModel, saveModel } from '../../src/model/io.ts';
-import { calibrate } from '../../src/model/metadata.ts';
 import { resolveTrainConfig } from '../../src/train/config.ts';
-import { createRandom } from '../../src/train/random.ts';
 import { createSeededModel } from '../../src/train/train.ts';
-import { fixtureMetadata, makeModelDir } from './model-fixture.ts';
+import { fixtureMetadata, makeModelDir } from '../evaluate/model-fixture.ts';
 
 const SIZE = 24;
 let dirs: string[] = [];
 
 function randomPixels(count: number): Uint8Array {
-  const random = createRandom(4);
+  const random = seededRandom(4);
   return Uint8Array.from({ length: count * SIZE * SIZE }, () => Math.floor(random() * 256));
 }
 

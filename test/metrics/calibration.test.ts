@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { seededRandom } from '../../src/core/random.ts';
 import {
   brierScore,
   expectedCalibrationError,
@@ -9,8 +10,7 @@ import {
   reliabilityBins,
   TEMPERATURE_RANGE,
   temperatureNll,
-} from '../../src/evaluate/calibration.ts';
-import { createRandom } from '../../src/train/random.ts';
+} from '../../src/metrics/calibration.ts';
 
 const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
 
@@ -49,7 +49,7 @@ describe('reliability bins and ECE', () => {
 
 describe('fitTemperature', () => {
   it('recovers the temperature of over-confident logits', () => {
-    const random = createRandom(7);
+    const random = seededRandom(7);
     const labels: number[] = [];
     const logits: number[] = [];
     for (let i = 0; i < 20000; i++) {

@@ -1,6 +1,6 @@
 /**
  * The data types every stage of the pipeline shares. Keep this file small: it is the contract between
- * `data`, `model`, `train`, `evaluate`, `predict` and `serve`.
+ * `data`, `model`, `train`, `evaluate`, `predict` and `serve`, and it imports nothing.
  */
 
 /** Class names in model-output order: index 1 is the positive class. */
@@ -41,4 +41,13 @@ export interface GrayImage {
   width: number;
   height: number;
   data: Uint8Array;
+}
+
+/** Counts and hash of a training file list, so a model can be traced to the data it saw. */
+export interface DataFingerprint {
+  count: number;
+  /** sha256 over the sorted list of "relative path\tsize" lines. */
+  sha256: string;
+  /** Per class image counts. */
+  classCounts: Record<ClassName, number>;
 }

@@ -6,7 +6,7 @@ import {
   type HashedImage,
   hammingDistance,
   nearDuplicates,
-} from '../../src/data/duplicates.ts';
+} from '../../src/explore/duplicates.ts';
 
 function image(
   path: string,

@@ -3,7 +3,7 @@
  * positives and negatives as the data have, so every resample keeps the class balance the set was collected
  * with and class-conditional metrics (sensitivity, specificity, ROC-AUC) are always defined.
  */
-import { createRandom, randomInt } from '../train/random.ts';
+import { randomInt, seededRandom } from '../core/random.ts';
 import { checkBinaryInput, UndefinedMetricError } from './errors.ts';
 
 /** A metric of labels and probabilities, e.g. `(y, p) => rocAuc(y, p)`. */
@@ -55,7 +55,7 @@ export function bootstrapConfidenceIntervals(options: BootstrapOptions): Confide
   const samples = options.samples ?? DEFAULT_BOOTSTRAP_SAMPLES;
   const level = options.level ?? 0.95;
   checkBinaryInput(labels, probabilities, 'bootstrap');
-  const random = createRandom(options.seed ?? 0);
+  const random = seededRandom(options.seed ?? 0);
   const groups = indicesByClass(labels);
   const n = labels.length;
   const resampledLabels = new Uint8Array(n);

@@ -3,9 +3,10 @@
  * dimensions, grey-level distributions and mean images. Pure functions over records, their `ImageInfo` and the
  * packed pixels returned by `loadPixels`.
  */
-import type { ImageInfo } from './cache.ts';
-import { seededRandom, shuffled } from './random.ts';
-import { CLASS_NAMES, type ClassName, type ImageRecord, type SplitName } from './types.ts';
+
+import { seededRandom, shuffled } from '../core/random.ts';
+import { CLASS_NAMES, type ClassName, type ImageRecord, type SplitName } from '../core/types.ts';
+import type { ImageInfo } from '../data/cache.ts';
 
 /** Count per class. */
 export type ClassCounts = Record<ClassName, number>;

@@ -1,12 +1,24 @@
 /**
- * Seeded randomness for training and bootstrapping. Every random choice in a run is a pure function of the run's
- * seed and a few counters (epoch, batch), so a run resumed from a checkpoint draws exactly the numbers it would
- * have drawn had it never stopped, without storing any generator state.
+ * The one seeded-random module. Every random choice in Pneumoscope (patient splits, samples, shuffles,
+ * augmentation, initial weights, dropout, bootstrap resamples) is a pure function of a seed and a few counters
+ * (epoch, batch, image), so a run reproduces exactly, and a run resumed from a checkpoint draws the numbers it
+ * would have drawn had it never stopped, without storing any generator state.
  */
-import { seededRandom } from '../data/random.ts';
 
 /** A generator of uniform floats in [0, 1). */
 export type RandomSource = () => number;
+
+/** mulberry32: uniform floats in [0, 1). Same seed, same sequence. */
+export function seededRandom(seed: number): RandomSource {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 /** Mixes a 32-bit value thoroughly (the finaliser of a well-known 32-bit hash); bijective on uint32. */
 function mix32(h: number): number {
@@ -32,9 +44,14 @@ export function deriveSeed(seed: number, ...parts: (string | number)[]): number 
   return h;
 }
 
-/** A seeded generator of uniform floats in [0, 1) (the data module's mulberry32). */
-export function createRandom(seed: number): RandomSource {
-  return seededRandom(seed);
+/**
+ * Mixes two 32-bit numbers into a seed in one cheap step, for the per-image streams of augmentation (called once
+ * per image, so lighter than `deriveSeed`). Kept as it is: changing it would change every augmented image.
+ */
+export function mixSeeds(a: number, b: number): number {
+  let h = Math.imul((a ^ 0x9e3779b9) >>> 0, 0x85ebca6b) ^ b;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /** An integer in [0, n). */
@@ -56,11 +73,16 @@ export function shuffleInPlace<T extends { length: number; [i: number]: unknown 
   return values;
 }
 
+/** A shuffled copy of `items` (Fisher-Yates); `items` is left as it is. */
+export function shuffled<T>(items: readonly T[], random: RandomSource): T[] {
+  return shuffleInPlace(items.slice(), random);
+}
+
 /** The numbers 0..n-1 in a seeded random order. */
 export function seededPermutation(n: number, seed: number): Int32Array {
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  return shuffleInPlace(order, createRandom(seed));
+  return shuffleInPlace(order, seededRandom(seed));
 }
 
 /**
@@ -70,7 +92,7 @@ export function seededPermutation(n: number, seed: number): Int32Array {
  */
 export function withSeededMathRandom<T>(seed: number, fn: () => T): T {
   const original = Math.random;
-  Math.random = createRandom(seed);
+  Math.random = seededRandom(seed);
   try {
     return fn();
   } finally {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { computeMetrics, metricWarnings } from '../../src/evaluate/metrics.ts';
+import { computeMetrics, metricWarnings } from '../../src/metrics/summary.ts';
 
 const labels = [0, 0, 0, 1, 1, 1, 1];
 const probabilities = [0.1, 0.2, 0.6, 0.4, 0.7, 0.8, 0.9];

@@ -4,7 +4,7 @@
  * Hamming distance. Either kind is worst when the copies sit in different splits: the model is then tested on
  * images it trained on.
  */
-import type { ClassName, SplitName } from './types.ts';
+import type { ClassName, SplitName } from '../core/types.ts';
 
 /** The image fields duplicate detection needs. */
 export interface HashedImage {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { deriveSeed, seededPermutation, withSeededMathRandom } from '../../src/train/random.ts';
+import { deriveSeed, seededPermutation, withSeededMathRandom } from '../../src/core/random.ts';
 
 describe('seeded randomness', () => {
   it('derives distinct, stable seeds from labels', () => {

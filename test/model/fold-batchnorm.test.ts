@@ -6,8 +6,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../../src/engine/backend.ts';
 import { findGradCamTarget } from '../../src/explain/gradcam.ts';
 import { createModel } from '../../src/model/architectures.ts';
-import { foldBatchNorm } from '../../src/predict/fold-batchnorm.ts';
-import { seededModel } from './tiny-model.ts';
+import { foldBatchNorm } from '../../src/model/fold-batchnorm.ts';
+import { seededModel } from '../predict/tiny-model.ts';
 
 /** Gives every batch-norm layer non-trivial statistics, as after training. */
 function randomiseBatchNorm(model: tfl.LayersModel): void {

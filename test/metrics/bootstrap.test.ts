@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bootstrapConfidenceIntervals, quantileSorted } from '../../src/evaluate/bootstrap.ts';
-import { rocAuc } from '../../src/evaluate/roc.ts';
-import { createRandom } from '../../src/train/random.ts';
+import { seededRandom } from '../../src/core/random.ts';
+import { bootstrapConfidenceIntervals, quantileSorted } from '../../src/metrics/bootstrap.ts';
+import { rocAuc } from '../../src/metrics/roc.ts';
 
 function noisyScores(n: number, seed: number): { labels: number[]; probabilities: number[] } {
-  const random = createRandom(seed);
+  const random = seededRandom(seed);
   const labels: number[] = [];
   const probabilities: number[] = [];
   for (let i = 0; i < n; i++) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { ImageRecord, SplitName, Subtype } from '../../src/core/types.ts';
 import {
   dimensionStats,
   histogramBins,
@@ -10,8 +11,7 @@ import {
   sampleIndices,
   subtypeCounts,
   summarize,
-} from '../../src/data/stats.ts';
-import type { ImageRecord, SplitName, Subtype } from '../../src/data/types.ts';
+} from '../../src/explore/stats.ts';
 
 function rec(
   split: SplitName,

@@ -1,11 +1,19 @@
 /**
  * The data-exploration pipeline behind `cxr explore`: scan a dataset, load its pixels (through the cache), and
  * compute every count, distribution, duplicate and bad file the report shows. Returns plain data; rendering
- * lives in src/report/explore-report.ts.
+ * lives in ./report.ts.
  */
 import path from 'node:path';
-import { resolveCacheDir } from './cache.ts';
-import { discoverDataset } from './discover.ts';
+import {
+  CLASS_NAMES,
+  type ClassName,
+  type GrayImage,
+  type ImageRecord,
+  type SplitName,
+} from '../core/types.ts';
+import { resolveCacheDir } from '../data/cache.ts';
+import { discoverDataset } from '../data/discover.ts';
+import { loadPixels } from '../data/pixels.ts';
 import {
   DHASH_SIZE,
   type DuplicateGroup,
@@ -14,7 +22,6 @@ import {
   type HashedImage,
   nearDuplicates,
 } from './duplicates.ts';
-import { loadPixels } from './pixels.ts';
 import {
   type ClassCounts,
   type DimensionStats,
@@ -29,7 +36,6 @@ import {
   sampleIndices,
   subtypeCounts,
 } from './stats.ts';
-import { CLASS_NAMES, type ClassName, type GrayImage, type ImageRecord, type SplitName } from './types.ts';
 
 export const EXPLORE_FORMAT = 'pneumoscope-explore';
 /** Default analysis size: the default model input size, so explore warms the same cache training uses. */

@@ -1,0 +1,88 @@
+/** The explore report's data-quality sections: duplicates (and the leakage they cause) and unreadable files. */
+import type { Cell, ReportBlock, ReportSection } from '../report/html.ts';
+import type { ExploreSummary, SummaryDuplicateGroup } from './explore.ts';
+
+/** Rows shown per table in the HTML; summary.json always has the complete lists. */
+const MAX_TABLE_ROWS = 100;
+
+function duplicateRows(groups: SummaryDuplicateGroup[]): Cell[][] {
+  return groups
+    .slice(0, MAX_TABLE_ROWS)
+    .map((g, i) => [
+      i + 1,
+      g.files.map((f) => f.path).join('\n'),
+      [...new Set(g.files.map((f) => f.split))].join(', '),
+      g.crossSplit ? 'yes' : 'no',
+      g.labelConflict ? 'yes' : 'no',
+    ]);
+}
+
+function truncationNote(total: number): ReportBlock[] {
+  return total > MAX_TABLE_ROWS
+    ? [{ kind: 'note', text: `Showing ${MAX_TABLE_ROWS} of ${total}; summary.json lists all.` }]
+    : [];
+}
+
+export function qualitySections(summary: ExploreSummary): ReportSection[] {
+  const { exact, near } = summary.duplicates;
+  const columns = ['#', 'files', 'splits', 'across splits', 'label conflict'];
+  const leak = exact.crossSplitGroups + near.crossSplitGroups;
+  return [
+    {
+      heading: 'Duplicates and leakage',
+      blocks: [
+        leak > 0
+          ? {
+              kind: 'note',
+              tone: 'warning',
+              text: `${leak} duplicate group(s) cross splits: evaluation on them measures memory, not skill.`,
+            }
+          : { kind: 'note', text: 'No duplicate crosses splits.' },
+        {
+          kind: 'keyValues',
+          entries: [
+            ['exact duplicate groups', exact.groups],
+            ['extra copies', exact.extraCopies],
+            ['exact groups across splits', exact.crossSplitGroups],
+            ['exact groups with conflicting labels', exact.labelConflictGroups],
+            ['near-duplicate groups', near.groups],
+            ['near groups across splits', near.crossSplitGroups],
+            ['near-duplicate method', near.method],
+            ['near-duplicate threshold (bits)', near.threshold],
+            [
+              'nearest-neighbour distance, 1st / 5th / 50th percentile',
+              `${near.nearestDistance.p1} / ${near.nearestDistance.p5} / ${near.nearestDistance.median}`,
+            ],
+          ],
+        },
+        {
+          kind: 'table',
+          caption: 'Exact duplicates (identical bytes)',
+          columns,
+          rows: duplicateRows(exact.list),
+        },
+        ...truncationNote(exact.list.length),
+        {
+          kind: 'table',
+          caption: 'Near-duplicates (perceptual hash)',
+          columns,
+          rows: duplicateRows(near.list),
+        },
+        ...truncationNote(near.list.length),
+      ],
+    },
+    {
+      heading: 'Unreadable files',
+      blocks: [
+        summary.badFiles.count === 0
+          ? { kind: 'paragraph', text: 'Every file was read and decoded.' }
+          : {
+              kind: 'table',
+              columns: ['file', 'reason'],
+              rows: summary.badFiles.list.slice(0, MAX_TABLE_ROWS).map((b) => [b.path, b.reason]),
+            },
+        ...truncationNote(summary.badFiles.count),
+      ],
+    },
+  ];
+}
