@@ -1,0 +1,91 @@
+/**
+ * The architecture of src/, written as rules that `npm test` checks (`npm run depcheck`). See
+ * docs/architecture.md for what each folder is for.
+ *
+ * Floors, lowest first: core → data → engine → metrics → model → explain → gate → report. A floor imports only
+ * from itself and the floors below it. Above the floors sit the workflows (one folder per command or service),
+ * which use the floors but never each other; then serve (the HTTP server), which may use the workflows; then
+ * cli, the thin command layer on top. web is the browser app. Type-only imports count as imports: a type that
+ * two floors share belongs on the lower one.
+ */
+
+/** The floors in order, lowest first. */
+const FLOORS = ['core', 'data', 'engine', 'metrics', 'model', 'explain', 'gate', 'report'];
+/** Folders of commands and services: they import floors, never each other, serve or cli. */
+const WORKFLOWS = ['train', 'evaluate', 'explore', 'predict', 'bench', 'calibrate', 'pacs', 'queue'];
+/** Everything above the floors. */
+const ABOVE_FLOORS = [...WORKFLOWS, 'serve', 'cli', 'web'];
+
+const folders = (names) => `^src/(${names.join('|')})/`;
+
+/** One rule per floor: nothing above it. */
+const floorRules = FLOORS.map((floor, i) => ({
+  name: `floor-${floor}`,
+  comment:
+    `src/${floor} is a floor: it may import ${FLOORS.slice(0, i + 1).join(', ')} only, ` +
+    'never a higher floor, a workflow, serve or cli.',
+  severity: 'error',
+  from: { path: folders([floor]) },
+  to: { path: folders([...FLOORS.slice(i + 1), ...ABOVE_FLOORS]) },
+}));
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'No import cycles, types included: a cycle means two modules are really one, or a piece belongs lower.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'not-to-unresolvable',
+      comment: 'Every import resolves to a file or an installed package.',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+    ...floorRules,
+    {
+      name: 'workflows-are-independent',
+      comment:
+        'A workflow never imports another workflow, serve or cli. When two need the same piece, move it down ' +
+        'to a floor instead.',
+      severity: 'error',
+      from: { path: folders(WORKFLOWS) },
+      to: { path: folders([...WORKFLOWS, 'serve', 'cli', 'web']), pathNot: '^src/$1/' },
+    },
+    {
+      name: 'serve-not-cli',
+      comment: 'The server is started by the CLI, never the other way round.',
+      severity: 'error',
+      from: { path: '^src/serve/' },
+      to: { path: folders(['cli', 'web']) },
+    },
+    {
+      name: 'web-is-a-browser-app',
+      comment: 'The browser app imports only itself, the API schemas (types) and browser-safe floor modules.',
+      severity: 'error',
+      from: { path: '^src/web/' },
+      to: {
+        path: '^src/',
+        pathNot: ['^src/web/', '^src/serve/schemas\\.ts$', '^src/model/(infer|metadata)\\.ts$', '^src/core/(types|progress)\\.ts$'],
+      },
+    },
+    {
+      name: 'infer-is-browser-safe',
+      comment:
+        'The scorer and what it imports run in the browser too: no Node built-ins (fs, path, ...) there.',
+      severity: 'error',
+      from: { path: '^src/(model/(infer|metadata)|core/(types|progress))\\.ts$' },
+      to: { dependencyTypes: ['core'] },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    // Type-only imports are dependencies too (they are where most upward imports hid).
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+  },
+};
