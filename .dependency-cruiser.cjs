@@ -2,17 +2,18 @@
  * The architecture of src/, written as rules that `npm test` checks (`npm run depcheck`). See
  * docs/architecture.md for what each folder is for.
  *
- * Floors, lowest first: core → data → engine → metrics → model → explain → gate → report. A floor imports only
- * from itself and the floors below it. Above the floors sit the workflows (one folder per command or service),
+ * Floors, lowest first: core → data → dicomweb → engine → metrics → model → explain → gate → report → predict.
+ * A floor imports only from itself and the floors below it. `predict` is the top floor because it is the one
+ * scoring service (decode → gate → infer → rows) that predict, serve, evaluate, pacs and queue all use. Above the floors sit the workflows (one folder per command or service),
  * which use the floors but never each other; then serve (the HTTP server), which may use the workflows; then
  * cli, the thin command layer on top. web is the browser app. Type-only imports count as imports: a type that
  * two floors share belongs on the lower one.
  */
 
 /** The floors in order, lowest first. */
-const FLOORS = ['core', 'data', 'engine', 'metrics', 'model', 'explain', 'gate', 'report'];
+const FLOORS = ['core', 'data', 'dicomweb', 'engine', 'metrics', 'model', 'explain', 'gate', 'report', 'predict'];
 /** Folders of commands and services: they import floors, never each other, serve or cli. */
-const WORKFLOWS = ['train', 'evaluate', 'explore', 'predict', 'bench', 'calibrate', 'pacs', 'queue'];
+const WORKFLOWS = ['train', 'evaluate', 'explore', 'bench', 'calibrate', 'pacs', 'queue'];
 /** Everything above the floors. */
 const ABOVE_FLOORS = [...WORKFLOWS, 'serve', 'cli', 'web'];
 
