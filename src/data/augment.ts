@@ -30,6 +30,21 @@ export interface AugmentOptions {
    * no artificial black frame), 'black' fills with 0. Default 'edge'.
    */
   fill?: 'edge' | 'black';
+  /**
+   * Zoom range [min, max] (> 1 zooms in, so the chest fills more of the frame), drawn log-uniformly. Overrides
+   * `scale` when given. Wide and asymmetric ranges, e.g. [0.8, 1.45], teach the model that framing (tight
+   * collimation, a child filling the detector) says nothing about pneumonia.
+   */
+  zoomRange?: [number, number];
+  /** Maximum gamma change: gamma drawn log-uniformly in [1/g, g]; 1 = off (default). */
+  gamma?: number;
+  /**
+   * Maximum unsharp-mask amount a, drawn in [-a, a]: out = img + a * (img - blur3x3(img)); negative values
+   * blur. Mimics the edge enhancement different X-ray systems apply. 0 = off (default).
+   */
+  sharpness?: number;
+  /** Maximum standard deviation of additive Gaussian noise in grey levels, drawn in [0, n]. 0 = off (default). */
+  noise?: number;
 }
 
 /** The random parameters drawn for one image. */
@@ -44,6 +59,12 @@ export interface AugmentParams {
   /** Added to every (contrast-adjusted) value, in grey levels. */
   brightness: number;
   contrast: number;
+  /** 1 = unchanged. */
+  gamma: number;
+  /** Unsharp-mask amount; 0 = unchanged, negative blurs. */
+  sharpness: number;
+  /** Noise standard deviation in grey levels; 0 = none. */
+  noise: number;
 }
 
 /** The batch hook of src/train/batches.ts: augments `count` packed images in place. */
@@ -55,7 +76,7 @@ export type InPlaceBatchAugment = (batch: {
 }) => void;
 
 export interface Augmenter {
-  readonly options: Required<AugmentOptions>;
+  readonly options: ResolvedAugmentOptions;
   /**
    * Writes augmented copies of images `indices` of `src` (packed imageSize² bytes each) to `out`, image k at
    * offset k * imageSize². Float output holds grey levels in [0, 255] (not rounded), ready for a tensor.
@@ -74,24 +95,66 @@ export interface Augmenter {
   drawParams(random: () => number, imageSize: number): AugmentParams;
 }
 
-/** The augmentation `createAugmenter` applies unless told otherwise (and what `cxr train` uses). */
-export const DEFAULT_AUGMENTATION: Readonly<Required<AugmentOptions>> = {
+/** Options with every field set; `zoomRange` stays optional (absent = [1 - scale, 1 + scale]). */
+export type ResolvedAugmentOptions = Required<Omit<AugmentOptions, 'zoomRange'>> &
+  Pick<AugmentOptions, 'zoomRange'>;
+
+/** The augmenter's defaults: mild enough to keep a film plausible. */
+export const DEFAULT_AUGMENTATION: ResolvedAugmentOptions = {
   rotationDegrees: 10,
   scale: 0.1,
   shift: 0.1,
   brightness: 0.1,
   contrast: 0.1,
   fill: 'edge',
+  gamma: 1,
+  sharpness: 0,
+  noise: 0,
 };
 
-function checkOptions(options: Required<AugmentOptions>): void {
-  for (const key of ['rotationDegrees', 'scale', 'shift', 'brightness', 'contrast'] as const) {
+/**
+ * Named augmentation strengths for `cxr train --augment`. `mild` is the defaults. `strong` adds framing
+ * invariance (zoom 0.8-1.45) and the photometric variety of other hospitals' systems (gamma, contrast, edge
+ * enhancement or blur, noise): what made models hold up best on external images in our experiments (docs/model.md).
+ */
+export const AUGMENTATION_PRESETS = {
+  mild: DEFAULT_AUGMENTATION,
+  strong: {
+    ...DEFAULT_AUGMENTATION,
+    zoomRange: [0.8, 1.45],
+    contrast: 0.4,
+    brightness: 0.1,
+    gamma: 1.6,
+    sharpness: 0.8,
+    noise: 6,
+  },
+} as const satisfies Record<string, ResolvedAugmentOptions>;
+
+export type AugmentPreset = keyof typeof AUGMENTATION_PRESETS;
+
+function checkOptions(options: ResolvedAugmentOptions): void {
+  for (const key of [
+    'rotationDegrees',
+    'scale',
+    'shift',
+    'brightness',
+    'contrast',
+    'sharpness',
+    'noise',
+  ] as const) {
     const value = options[key];
     if (!Number.isFinite(value) || value < 0) {
       throw new Error(`augmentation option ${key} must be a finite number >= 0, got ${value}`);
     }
   }
   if (options.scale >= 1) throw new Error(`augmentation option scale must be < 1, got ${options.scale}`);
+  if (!(options.gamma >= 1)) throw new Error(`augmentation option gamma must be >= 1, got ${options.gamma}`);
+  const zoom = options.zoomRange;
+  if (zoom && !(zoom[0] > 0 && zoom[1] >= zoom[0] && Number.isFinite(zoom[1]))) {
+    throw new Error(
+      `augmentation option zoomRange must be [min, max] with 0 < min <= max, got ${zoom.join(', ')}`,
+    );
+  }
   if (options.fill !== 'edge' && options.fill !== 'black') {
     throw new Error(`augmentation option fill must be 'edge' or 'black', got ${String(options.fill)}`);
   }
@@ -102,7 +165,7 @@ function symmetric(random: () => number, range: number): number {
   return range === 0 ? 0 : (2 * random() - 1) * range;
 }
 
-interface WarpTarget {
+export interface WarpTarget {
   out: Float32Array | Uint8Array;
   offset: number;
 }
@@ -166,25 +229,120 @@ function isIdentity(p: AugmentParams): boolean {
     p.shiftX === 0 &&
     p.shiftY === 0 &&
     p.brightness === 0 &&
-    p.contrast === 1
+    p.contrast === 1 &&
+    !hasPhotometric(p)
   );
+}
+
+function hasPhotometric(p: AugmentParams): boolean {
+  return p.gamma !== 1 || p.sharpness !== 0 || p.noise !== 0;
+}
+
+/** A standard normal number (Box-Muller) from uniform draws. */
+function gaussian(random: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+}
+
+/**
+ * The photometric steps after the warp, in place on one image: gamma curve, then unsharp mask (or blur) with a
+ * 3x3 binomial kernel, then additive noise drawn from `random`. Values stay in [0, 255].
+ */
+function applyPhotometric(
+  target: WarpTarget,
+  size: number,
+  params: AugmentParams,
+  random: () => number,
+): void {
+  const { out, offset } = target;
+  const area = size * size;
+  const image = Float32Array.from(out.subarray(offset, offset + area));
+  if (params.gamma !== 1) {
+    for (let i = 0; i < area; i++) image[i] = 255 * (image[i] / 255) ** params.gamma;
+  }
+  if (params.sharpness !== 0) sharpen(image, size, params.sharpness);
+  const rounding = out instanceof Uint8Array;
+  for (let i = 0; i < area; i++) {
+    const noisy = params.noise > 0 ? image[i] + params.noise * gaussian(random) : image[i];
+    const value = Math.max(0, Math.min(noisy, 255));
+    out[offset + i] = rounding ? Math.round(value) : value;
+  }
+}
+
+/** In place: image + amount * (image - blur), blur = separable [1 2 1]/4 kernel with edge clamping. */
+function sharpen(image: Float32Array, size: number, amount: number): void {
+  const blurred = new Float32Array(image.length);
+  const last = size - 1;
+  for (let y = 0; y < size; y++) {
+    const row = y * size;
+    for (let x = 0; x < size; x++) {
+      const l = image[row + (x > 0 ? x - 1 : 0)];
+      const r = image[row + (x < last ? x + 1 : last)];
+      blurred[row + x] = (l + 2 * image[row + x] + r) / 4;
+    }
+  }
+  for (let y = 0; y < size; y++) {
+    const up = (y > 0 ? y - 1 : 0) * size;
+    const down = (y < last ? y + 1 : last) * size;
+    const row = y * size;
+    for (let x = 0; x < size; x++) {
+      const b = (blurred[up + x] + 2 * blurred[row + x] + blurred[down + x]) / 4;
+      image[row + x] += amount * (image[row + x] - b);
+    }
+  }
+}
+
+/**
+ * Applies fixed parameters to one image: the warp, then the photometric steps (noise drawn from `random`).
+ * Training draws the parameters at random; validation shifts (src/data/shift.ts) fix them.
+ */
+export function applyAugmentParams(
+  src: Uint8Array,
+  srcOffset: number,
+  size: number,
+  params: AugmentParams,
+  fill: 'edge' | 'black',
+  target: WarpTarget,
+  random: () => number,
+): void {
+  if (isIdentity(params)) {
+    target.out.set(src.subarray(srcOffset, srcOffset + size * size), target.offset);
+    return;
+  }
+  warpImage(src, srcOffset, size, params, fill, target);
+  if (hasPhotometric(params)) applyPhotometric(target, size, params, random);
 }
 
 /** Creates an augmenter; every random choice derives from `seed`. */
 export function createAugmenter(options: AugmentOptions & { seed: number }): Augmenter {
   const { seed, ...rest } = options;
-  const settings: Required<AugmentOptions> = { ...DEFAULT_AUGMENTATION, ...stripUndefined(rest) };
+  const settings: ResolvedAugmentOptions = { ...DEFAULT_AUGMENTATION, ...stripUndefined(rest) };
   checkOptions(settings);
   const stream = seededRandom(seed);
 
-  const drawParams = (random: () => number, imageSize: number): AugmentParams => ({
-    angle: (symmetric(random, settings.rotationDegrees) * Math.PI) / 180,
-    zoom: 1 + symmetric(random, settings.scale),
-    shiftX: symmetric(random, settings.shift) * imageSize,
-    shiftY: symmetric(random, settings.shift) * imageSize,
-    brightness: symmetric(random, settings.brightness) * 255,
-    contrast: 1 + symmetric(random, settings.contrast),
-  });
+  const [zoomMin, zoomMax] = settings.zoomRange ?? [1 - settings.scale, 1 + settings.scale];
+  const drawParams = (random: () => number, imageSize: number): AugmentParams => {
+    const angle = (symmetric(random, settings.rotationDegrees) * Math.PI) / 180;
+    // Without a zoom range the draw stays uniform in [1 - s, 1 + s], as the mild defaults always drew it.
+    const zoom = settings.zoomRange
+      ? Math.exp(Math.log(zoomMin) + random() * Math.log(zoomMax / zoomMin))
+      : 1 + symmetric(random, settings.scale);
+    const params: AugmentParams = {
+      angle,
+      zoom,
+      shiftX: symmetric(random, settings.shift) * imageSize,
+      shiftY: symmetric(random, settings.shift) * imageSize,
+      brightness: symmetric(random, settings.brightness) * 255,
+      contrast: 1 + symmetric(random, settings.contrast),
+      gamma: 1,
+      sharpness: 0,
+      noise: 0,
+    };
+    // Photometric draws come last and only when enabled, so mild settings reproduce earlier runs exactly.
+    if (settings.gamma !== 1) params.gamma = Math.exp(symmetric(random, Math.log(settings.gamma)));
+    if (settings.sharpness !== 0) params.sharpness = symmetric(random, settings.sharpness);
+    if (settings.noise !== 0) params.noise = random() * settings.noise;
+    return params;
+  };
 
   const augmentOne = (
     src: Uint8Array,
@@ -193,13 +351,7 @@ export function createAugmenter(options: AugmentOptions & { seed: number }): Aug
     random: () => number,
     target: WarpTarget,
   ): void => {
-    const params = drawParams(random, size);
-    if (isIdentity(params)) {
-      const area = size * size;
-      target.out.set(src.subarray(srcOffset, srcOffset + area), target.offset);
-      return;
-    }
-    warpImage(src, srcOffset, size, params, settings.fill, target);
+    applyAugmentParams(src, srcOffset, size, drawParams(random, size), settings.fill, target, random);
   };
 
   const augmentBatch: Augmenter['augmentBatch'] = ({ src, indices, imageSize, out, seed: batchSeed }) => {

@@ -40,23 +40,50 @@ export interface GradCamResult {
 
 /** Picks the feature map Grad-CAM should explain. Throws when the model has no rank-4 feature map. */
 export function findGradCamTarget(model: tfl.LayersModel, options: GradCamOptions = {}): GradCamTarget {
-  let feature: SymbolicTensor | undefined;
+  return findGradCamTargets(model, options)[0];
+}
+
+/** Layers that merge parallel branches of equal standing (ensemble members): each branch is explained. */
+const BRANCH_MERGES = new Set(['Average', 'Add', 'Concatenate', 'Maximum']);
+
+/**
+ * The feature maps Grad-CAM should explain: one for a single network, one per member for an ensemble whose
+ * members are merged after their pooling (src/model/ensemble.ts). Walks back from the output along first inputs
+ * until a rank-4 tensor (the last conv block's output); at a merge of rank-2 branches it follows every branch.
+ */
+export function findGradCamTargets(model: tfl.LayersModel, options: GradCamOptions = {}): GradCamTarget[] {
+  const features: SymbolicTensor[] = [];
   if (options.layerName !== undefined) {
     const output = model.getLayer(options.layerName).output;
     if (Array.isArray(output) || output.rank !== 4) {
       throw new Error(`Grad-CAM: layer "${options.layerName}" does not output one [N, H, W, C] feature map`);
     }
-    feature = output;
+    features.push(output);
   } else {
     const inputIds = new Set(model.inputs.map((t) => t.id));
-    let current: SymbolicTensor | undefined = model.outputs[0];
-    // Walk back from the output along first inputs: the first rank-4 tensor met is the last conv block's output.
-    while (current && current.rank !== 4 && !inputIds.has(current.id)) current = current.inputs[0];
-    if (current && current.rank === 4 && !inputIds.has(current.id)) feature = current;
+    const walk = (start: SymbolicTensor | undefined): void => {
+      let current = start;
+      while (current && current.rank !== 4 && !inputIds.has(current.id)) {
+        if (current.inputs.length > 1 && BRANCH_MERGES.has(current.sourceLayer.getClassName())) {
+          for (const branch of current.inputs) walk(branch);
+          return;
+        }
+        current = current.inputs[0];
+      }
+      if (current && current.rank === 4 && !inputIds.has(current.id)) features.push(current);
+    };
+    walk(model.outputs[0]);
   }
-  if (!feature) throw new Error('Grad-CAM: the model has no convolutional feature map before its output');
-  const [, height, width, channels] = feature.shape as number[];
-  return { layerName: feature.sourceLayer.name, shape: [height, width, channels], feature };
+  if (features.length === 0)
+    throw new Error('Grad-CAM: the model has no convolutional feature map before its output');
+  const [, height, width] = features[0].shape as number[];
+  return features.map((feature) => {
+    const [, h, w, channels] = feature.shape as number[];
+    if (h !== height || w !== width) {
+      throw new Error('Grad-CAM: ensemble members have feature maps of different sizes');
+    }
+    return { layerName: feature.sourceLayer.name, shape: [h, w, channels], feature };
+  });
 }
 
 /** Evaluates symbolic tensors of a model on concrete values, memoised per tensor; `known` seeds the values. */
@@ -89,6 +116,11 @@ function isSigmoidDense(layer: tfl.layers.Layer): boolean {
   return layer.getClassName() === 'Dense' && layer.getConfig().activation === 'sigmoid';
 }
 
+/** True when the output layer is a bare sigmoid (an ensemble's): its input is the logit. */
+function isSigmoidActivation(layer: tfl.layers.Layer): boolean {
+  return layer.getClassName() === 'Activation' && layer.getConfig().activation === 'sigmoid';
+}
+
 /** The model's output logit for each image, from a graph whose feature map is already known. */
 function outputLogit(model: tfl.LayersModel, graph: GraphEvaluator): tf.Tensor {
   const output = model.outputs[0];
@@ -99,6 +131,7 @@ function outputLogit(model: tfl.LayersModel, graph: GraphEvaluator): tf.Tensor {
     const z = tf.matMul(x, kernel);
     return bias ? tf.add(z, bias) : z;
   }
+  if (isSigmoidActivation(layer)) return graph.evaluate(output.inputs[0]);
   // Any other output: explain the output value itself (a positive per-image scale does not change the map).
   return graph.evaluate(output);
 }
@@ -112,26 +145,27 @@ export function gradCam(
   input: tf.Tensor4D,
   options: GradCamOptions = {},
 ): GradCamResult {
-  const target = findGradCamTarget(model, options);
-  const [height, width] = target.shape;
+  const targets = findGradCamTargets(model, options);
+  const [height, width] = targets[0].shape;
   const { probabilities, maps } = tf.tidy(() => {
     const forward = new GraphEvaluator([[model.inputs[0], input]]);
-    const features = forward.evaluate(target.feature);
+    const features = targets.map((t) => forward.evaluate(t.feature));
     const probabilities = forward.evaluate(model.outputs[0]).dataSync() as Float32Array;
-    const logitSum = (f: tf.Tensor) =>
+    const logitSum = (...f: tf.Tensor[]) =>
       tf.sum(
         outputLogit(
           model,
           new GraphEvaluator([
             [model.inputs[0], input],
-            [target.feature, f],
+            ...targets.map((t, i): [SymbolicTensor, tf.Tensor] => [t.feature, f[i]]),
           ]),
         ),
       ) as tf.Scalar;
     // Images are independent in inference mode, so the gradient of the summed logits is each image's own.
-    const grads = tf.grad(logitSum)(features);
-    const weights = tf.mean(grads, [1, 2], true);
-    const cam = tf.relu(tf.sum(tf.mul(features, weights), 3));
+    const grads = tf.grads(logitSum)(features);
+    // An ensemble's map is the mean of its members' maps (each member contributes its share of the logit).
+    const perTarget = features.map((f, i) => tf.relu(tf.sum(tf.mul(f, tf.mean(grads[i], [1, 2], true)), 3)));
+    const cam = perTarget.length === 1 ? perTarget[0] : tf.div(tf.addN(perTarget), perTarget.length);
     return { probabilities, maps: cam.dataSync() as Float32Array };
   });
   const cams: ClassActivationMap[] = [];

@@ -1,6 +1,7 @@
 /** The settings of a training run, their defaults, and the checks that reject bad values early. */
 
 import { describeBounds, type NumberBounds, withinBounds } from '../core/bounds.ts';
+import { AUGMENTATION_PRESETS, type AugmentPreset } from '../data/augment.ts';
 import { THRESHOLD_RULES, type ThresholdRuleName } from '../metrics/threshold.ts';
 import { getArchitecture } from '../model/architectures.ts';
 import type { MonitorName } from './loop.ts';
@@ -21,6 +22,8 @@ export interface TrainConfig {
   /** Share of training patients carved out for validation (when no validation folder is used). */
   valFraction: number;
   seed: number;
+  /** Seed of the patient split when it should differ from `seed`. */
+  splitSeed?: number;
   /** Validation metric that picks the kept epoch and drives early stopping. */
   monitor: MonitorName;
   /** Epochs without improvement of the monitored metric before stopping; 0 = never stop early. */
@@ -28,6 +31,8 @@ export interface TrainConfig {
   thresholdRule: ThresholdRuleName;
   /** Random geometric and intensity augmentation of training images. */
   augment: boolean;
+  /** How strong the augmentation is (a name in AUGMENTATION_PRESETS). */
+  augmentation: AugmentPreset;
   /** Dropout before the classifier and L2 weight decay, passed to the architecture. */
   dropout?: number;
   l2?: number;
@@ -49,6 +54,7 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'imageSize'> = {
   patience: 4,
   thresholdRule: 'sens95',
   augment: true,
+  augmentation: 'mild',
 };
 
 /** The one set of bounds of the numeric settings; the CLI's option parsers read them too. */
@@ -60,6 +66,7 @@ export const TRAIN_CONFIG_BOUNDS = {
   // Under half: a larger share would validate on more patients than it trains on.
   valFraction: { min: 0, max: 0.5, exclusive: true },
   seed: { integer: true, min: 0 },
+  splitSeed: { integer: true, min: 0 },
   patience: { integer: true, min: 0 },
   warmupEpochs: { min: 0 },
 } as const satisfies Partial<Record<keyof TrainConfig, NumberBounds>>;
@@ -89,7 +96,9 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
     ...stripUndefined(partial),
   };
   for (const [field, bounds] of Object.entries(TRAIN_CONFIG_BOUNDS) as [keyof TrainConfig, NumberBounds][]) {
-    const value = config[field] as number;
+    const value = config[field] as number | undefined;
+    // Optional settings (splitSeed) may be absent; every other field has a default by now.
+    if (value === undefined) continue;
     if (!withinBounds(value, bounds)) throw new TrainConfigError(field, describeBounds(bounds), value);
   }
   if (!MONITORS.includes(config.monitor)) {
@@ -100,6 +109,13 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
       'thresholdRule',
       `one of ${Object.keys(THRESHOLD_RULES).join(', ')}`,
       config.thresholdRule,
+    );
+  }
+  if (!(config.augmentation in AUGMENTATION_PRESETS)) {
+    throw new TrainConfigError(
+      'augmentation',
+      `one of ${Object.keys(AUGMENTATION_PRESETS).join(', ')}`,
+      config.augmentation,
     );
   }
   return config;

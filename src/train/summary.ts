@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { type AugmentOptions, DEFAULT_AUGMENTATION } from '../data/augment.ts';
+import { AUGMENTATION_PRESETS, DEFAULT_AUGMENTATION, type ResolvedAugmentOptions } from '../data/augment.ts';
 import { engineThreads } from '../engine/backend.ts';
 import type { EvaluationMetrics } from '../metrics/summary.ts';
 import { preprocessingFor } from '../model/architectures.ts';
@@ -21,20 +21,31 @@ import type { TrainConfig } from './config.ts';
 import type { PreparedData } from './data.ts';
 import type { TrainingState } from './loop.ts';
 
-/** Training augmentation: the augmenter's defaults, mild enough to keep a film plausible. */
-export const TRAINING_AUGMENTATION: Readonly<Required<AugmentOptions>> = DEFAULT_AUGMENTATION;
-
-/** For metadata and the model card. */
+/** For metadata and the model card: what the augmenter does with `o`. */
 export function describeAugmentation(
   enabled: boolean,
-  o: Readonly<Required<AugmentOptions>> = TRAINING_AUGMENTATION,
+  o: ResolvedAugmentOptions = DEFAULT_AUGMENTATION,
 ): string {
   if (!enabled) return 'none';
   const pct = (x: number) => `${Math.round(x * 100)}%`;
+  const zoom = o.zoomRange ? `zoom ${o.zoomRange[0]}–${o.zoomRange[1]}×` : `zoom ±${pct(o.scale)}`;
+  const extras = [
+    o.gamma !== 1 ? `gamma 1/${o.gamma}–${o.gamma}` : '',
+    o.sharpness !== 0 ? `blur/sharpen ±${o.sharpness}` : '',
+    o.noise !== 0 ? `noise σ ≤ ${o.noise} grey levels` : '',
+  ].filter(Boolean);
   return (
-    `random rotation ±${o.rotationDegrees}°, zoom ±${pct(o.scale)}, shift ±${pct(o.shift)}, ` +
-    `brightness ±${pct(o.brightness)}, contrast ±${pct(o.contrast)} (${o.fill} fill); no flips`
+    `random rotation ±${o.rotationDegrees}°, ${zoom}, shift ±${pct(o.shift)}, ` +
+    `brightness ±${pct(o.brightness)}, contrast ±${pct(o.contrast)}${extras.map((e) => `, ${e}`).join('')} ` +
+    `(${o.fill} fill); no flips`
   );
+}
+
+/** The augmentation settings a training config asks for, or null for none. */
+export function trainingAugmentation(
+  config: Pick<TrainConfig, 'augment' | 'augmentation'>,
+): ResolvedAugmentOptions | null {
+  return config.augment ? AUGMENTATION_PRESETS[config.augmentation] : null;
 }
 
 function versions(backend: string): Record<string, string> {
@@ -70,7 +81,7 @@ export function trainingSummary(
     learningRate: config.learningRate,
     schedule: scheduleText(config),
     classWeights: balancedClassWeights(data.train.labels),
-    augmentation: describeAugmentation(config.augment),
+    augmentation: describeAugmentation(config.augment, trainingAugmentation(config) ?? undefined),
     validation: {
       source: data.valSource,
       images: data.val.labels.length,

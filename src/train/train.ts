@@ -36,7 +36,7 @@ import {
   type TrainingState,
 } from './loop.ts';
 import { buildTrainingReport, TRAINING_CURVES_PNG } from './report.ts';
-import { buildMetadata, TRAINING_AUGMENTATION, trainingSummary } from './summary.ts';
+import { buildMetadata, trainingAugmentation, trainingSummary } from './summary.ts';
 
 export const HISTORY_JSON = 'history.json';
 
@@ -169,7 +169,7 @@ async function prepare(options: TrainOptions): Promise<Run> {
     dataDir: options.dataDir,
     valDir: options.valDir,
     valFraction: config.valFraction,
-    seed: config.seed,
+    seed: config.splitSeed ?? config.seed,
     imageSize: config.imageSize,
     cacheDir: options.cacheDir,
     splitManifest: path.join(outDir, SPLIT_JSON),
@@ -237,9 +237,7 @@ async function fit(run: Run): Promise<void> {
     },
     state: run.state,
     hooks: [...trainingHooks(run), ...(run.options.hooks ?? [])],
-    augment: config.augment
-      ? createAugmenter({ ...TRAINING_AUGMENTATION, seed: deriveSeed(config.seed, 'augmenter') }).inPlace
-      : undefined,
+    augment: augmenterFor(config),
   });
   if (run.state.stopReason) run.reporter.log?.(run.state.stopReason);
 }
@@ -302,4 +300,12 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     run.optimizer.dispose();
     run.model.dispose();
   }
+}
+
+/** The training loop's augmentation hook for `config`, or undefined without augmentation. */
+function augmenterFor(config: TrainConfig) {
+  const settings = trainingAugmentation(config);
+  return settings
+    ? createAugmenter({ ...settings, seed: deriveSeed(config.seed, 'augmenter') }).inPlace
+    : undefined;
 }

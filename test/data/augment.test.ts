@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { seededRandom } from '../../src/core/random.ts';
-import { createAugmenter } from '../../src/data/augment.ts';
+import { AUGMENTATION_PRESETS, createAugmenter } from '../../src/data/augment.ts';
 
 const SIZE = 32;
 const AREA = SIZE * SIZE;
@@ -123,5 +123,62 @@ describe('augmentation', () => {
         }),
       /outside the source/,
     );
+  });
+});
+
+describe('strong augmentation', () => {
+  it('is deterministic for a seed, changes pixels and keeps them in range', () => {
+    const src = sourceImages();
+    const run = (seed: number) => {
+      const out = new Uint8Array(3 * AREA);
+      createAugmenter({ ...AUGMENTATION_PRESETS.strong, seed }).augmentBatch({
+        src,
+        indices: [0, 1, 2],
+        imageSize: SIZE,
+        out,
+        seed: 9,
+      });
+      return out;
+    };
+    assert.deepEqual(run(1), run(1));
+    assert.notDeepEqual(run(1), run(2));
+    assert.notDeepEqual(run(1), src);
+  });
+
+  it('draws zoom log-uniformly inside its range and photometric parameters inside theirs', () => {
+    const augmenter = createAugmenter({ ...AUGMENTATION_PRESETS.strong, seed: 3 });
+    const random = seededRandom(11);
+    const zooms: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const p = augmenter.drawParams(random, SIZE);
+      assert.ok(p.zoom >= 0.8 && p.zoom <= 1.45, `zoom ${p.zoom}`);
+      assert.ok(p.gamma >= 1 / 1.6 - 1e-9 && p.gamma <= 1.6 + 1e-9, `gamma ${p.gamma}`);
+      assert.ok(Math.abs(p.sharpness) <= 0.8 && p.noise >= 0 && p.noise <= 6);
+      zooms.push(p.zoom);
+    }
+    // Log-uniform: the geometric mean of the range is the median.
+    zooms.sort((a, b) => a - b);
+    const median = zooms[zooms.length / 2];
+    assert.ok(Math.abs(median - Math.sqrt(0.8 * 1.45)) < 0.03, `median zoom ${median}`);
+  });
+
+  it('leaves mild settings drawing exactly what they drew before the photometric options existed', () => {
+    const mild = createAugmenter({ seed: 5 });
+    const p = mild.drawParams(seededRandom(1), SIZE);
+    assert.equal(p.gamma, 1);
+    assert.equal(p.sharpness, 0);
+    assert.equal(p.noise, 0);
+    // Six draws only: the seventh number of the stream is still unused.
+    const random = seededRandom(1);
+    mild.drawParams(random, SIZE);
+    const reference = seededRandom(1);
+    for (let i = 0; i < 6; i++) reference();
+    assert.equal(random(), reference());
+  });
+
+  it('rejects a zoom range that is empty or not positive, and gamma below 1', () => {
+    assert.throws(() => createAugmenter({ seed: 1, zoomRange: [1.2, 1.1] }), /zoomRange/);
+    assert.throws(() => createAugmenter({ seed: 1, zoomRange: [0, 1.1] }), /zoomRange/);
+    assert.throws(() => createAugmenter({ seed: 1, gamma: 0.5 }), /gamma/);
   });
 });

@@ -1,5 +1,6 @@
 /** `cxr train`: train a model on a dataset in the Kaggle layout and write a complete model directory. */
 import { type Command, Option } from 'commander';
+import { AUGMENTATION_PRESETS } from '../../data/augment.ts';
 import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
 import { THRESHOLD_RULES, type ThresholdRuleName } from '../../metrics/threshold.ts';
 import { ARCHITECTURES } from '../../model/architectures.ts';
@@ -27,10 +28,12 @@ interface TrainCommandOptions {
   lr?: number;
   valFraction?: number;
   seed?: number;
+  splitSeed?: number;
   patience?: number;
   monitor?: MonitorName;
   thresholdRule?: ThresholdRuleName;
-  augment: boolean;
+  /** A strength name, or false for --no-augment (commander's negation of --augment). */
+  augment: string | boolean;
   resume?: boolean;
   backend: BackendName;
   threads?: number;
@@ -51,6 +54,8 @@ const FLAGS: Partial<Record<keyof TrainConfig, string>> = {
   learningRate: '--lr',
   valFraction: '--val-fraction',
   seed: '--seed',
+  splitSeed: '--split-seed',
+  augmentation: '--augment',
   monitor: '--monitor',
   patience: '--patience',
   thresholdRule: '--threshold-rule',
@@ -66,10 +71,15 @@ function requestedConfig(o: TrainCommandOptions): Partial<TrainConfig> {
     learningRate: o.lr,
     valFraction: o.valFraction,
     seed: o.seed,
+    splitSeed: o.splitSeed,
     patience: o.patience,
     monitor: o.monitor,
     thresholdRule: o.thresholdRule,
-    augment: o.augment === false ? false : undefined,
+    augment: o.augment === false || o.augment === 'none' ? false : undefined,
+    augmentation:
+      typeof o.augment === 'string' && o.augment !== 'none'
+        ? (o.augment as TrainConfig['augmentation'])
+        : undefined,
   };
 }
 
@@ -211,6 +221,7 @@ export function registerTrainCommand(program: Command): void {
       `seed for split, initial weights, shuffling, augmentation, dropout (default ${d.seed})`,
       boundedArg(b.seed),
     )
+    .option('--split-seed <n>', 'seed of the patient split only (default: --seed)', boundedArg(b.splitSeed))
     .option(
       '--patience <n>',
       `epochs without improvement of the monitored metric before stopping; 0 = never (default ${d.patience})`,
@@ -228,7 +239,13 @@ export function registerTrainCommand(program: Command): void {
         `how to choose the threshold on validation (default ${d.thresholdRule}: max specificity with sensitivity >= 0.95)`,
       ).choices(Object.keys(THRESHOLD_RULES)),
     )
-    .option('--no-augment', 'train without augmentation')
+    .addOption(
+      new Option('--augment <strength>', `augmentation strength (default ${d.augmentation})`).choices([
+        'none',
+        ...Object.keys(AUGMENTATION_PRESETS),
+      ]),
+    )
+    .option('--no-augment', 'train without augmentation (same as --augment none)')
     .option('--resume', 'continue the interrupted run in MODEL_DIR/checkpoints (its settings are kept)')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_NAMES).default('wasm'))
     .option('--threads <n>', 'wasm threads (default $CXR_WASM_THREADS or 1)', integerArg(1))
