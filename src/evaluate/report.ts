@@ -11,6 +11,7 @@ import { rocCurve } from '../metrics/roc.ts';
 import type { ThresholdMetrics } from '../metrics/summary.ts';
 import { renderChart } from '../report/chart.ts';
 import { type Figure, htmlReport, type ReportSection } from '../report/html.ts';
+import { metricsTableBlock } from '../report/metrics-table.ts';
 import { lineChart } from '../report/specs.ts';
 import type { EvaluationResult } from './evaluate.ts';
 
@@ -152,27 +153,6 @@ async function misclassifiedFigures(result: EvaluationResult): Promise<{ figures
   return { figures, total: wrong.length };
 }
 
-function metricsTable(m: ThresholdMetrics): ReportSection['blocks'][number] {
-  const ci = (c: [number, number] | undefined) => (c ? `${fmt(c[0])}–${fmt(c[1])}` : '');
-  return {
-    kind: 'table',
-    columns: ['metric', 'value', '95% CI'],
-    rows: [
-      ['accuracy', fmt(m.accuracy), ci(m.ci95.accuracy)],
-      ['sensitivity', fmt(m.sensitivity), ci(m.ci95.sensitivity)],
-      ['specificity', fmt(m.specificity), ci(m.ci95.specificity)],
-      ['precision', fmt(m.precision), ''],
-      ['NPV', fmt(m.npv), ''],
-      ['F1', fmt(m.f1), ''],
-      ['ROC-AUC', fmt(m.rocAuc), ci(m.ci95.rocAuc)],
-      ['PR-AUC', fmt(m.prAuc), ''],
-      ['log-loss', fmt(m.logLoss), ''],
-      ['Brier', fmt(m.brier), ''],
-      ['ECE', fmt(m.ece), ''],
-    ],
-  };
-}
-
 async function curveFigures(result: EvaluationResult): Promise<Figure[]> {
   const labels = Uint8Array.from(result.records, (r) => r.labelIndex);
   const { metrics, probabilities } = result;
@@ -210,8 +190,8 @@ export async function buildEvaluationReport(result: EvaluationResult, dataDir: s
           .map((text) => ({ kind: 'note' as const, text, tone: 'warning' as const })),
       ],
     },
-    { heading: 'Metrics at the stored threshold', blocks: [metricsTable(metrics)] },
-    { heading: 'Metrics at 0.5', blocks: [metricsTable(metrics.atHalf)] },
+    { heading: 'Metrics at the stored threshold', blocks: [metricsTableBlock(metrics)] },
+    { heading: 'Metrics at 0.5', blocks: [metricsTableBlock(metrics.atHalf)] },
     { heading: 'Curves', blocks: [{ kind: 'figures', items: await curveFigures(result) }] },
     {
       heading: 'Misclassified images',

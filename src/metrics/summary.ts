@@ -3,19 +3,33 @@
  * of a trained model). Positive class = PNEUMONIA. Undefined metrics (e.g. specificity on a folder with no
  * NORMAL image) are NaN here and `null` in JSON, with a warning; never a made-up number.
  */
-import { bootstrapConfidenceIntervals, DEFAULT_BOOTSTRAP_SAMPLES, type Statistic } from './bootstrap.ts';
+import { bootstrapConfidenceIntervals, DEFAULT_BOOTSTRAP_SAMPLES } from './bootstrap.ts';
 import { brierScore, expectedCalibrationError, logLoss } from './calibration.ts';
 import { type Confusion, confusionAt, ratesFrom } from './confusion.ts';
 import { orNaN } from './errors.ts';
+import { aucScoreInterval, type Interval, isDegenerate, wilsonInterval } from './intervals.ts';
 import { averagePrecision } from './pr.ts';
 import { rocAuc } from './roc.ts';
 
-/** 95% confidence intervals (stratified percentile bootstrap). */
+/**
+ * 95% confidence intervals. Proportions: Wilson score intervals on the confusion counts (never of zero width,
+ * even at 0 or 1). ROC-AUC: stratified percentile bootstrap, or, when the bootstrap collapses to a point (every
+ * resample perfectly separated) or is skipped, a score interval on the Hanley–McNeil variance (`ciMethod` says
+ * which).
+ */
 export interface MetricIntervals {
-  accuracy: [number, number];
-  sensitivity: [number, number];
-  specificity: [number, number];
-  rocAuc: [number, number];
+  accuracy: Interval;
+  sensitivity: Interval;
+  specificity: Interval;
+  precision: Interval;
+  npv: Interval;
+  rocAuc: Interval;
+}
+
+/** How the intervals were computed, so a reader can tell a bootstrap from its fallback. */
+export interface IntervalMethods {
+  proportions: 'wilson';
+  rocAuc: 'stratified-bootstrap' | 'hanley-mcneil-score';
 }
 
 /** Everything measured at one threshold (key order is the order of metrics.json). */
@@ -36,6 +50,7 @@ export interface ThresholdMetrics {
   ece: number;
   confusion: Confusion;
   ci95: MetricIntervals;
+  ciMethod: IntervalMethods;
 }
 
 /** metrics.json: metrics at the model's stored threshold, and the same block at 0.5 under `atHalf`. */
@@ -49,28 +64,57 @@ export interface ComputeMetricsOptions {
   /** Calibrated P(PNEUMONIA). */
   probabilities: ArrayLike<number>;
   threshold: number;
-  /** Bootstrap resamples for the confidence intervals (default 1,000; 0 skips them, giving NaN intervals). */
+  /**
+   * Bootstrap resamples for the ROC-AUC interval (default 1,000; 0 skips the bootstrap and uses the score
+   * interval). Proportions always get Wilson intervals.
+   */
   bootstrapSamples?: number;
   seed?: number;
 }
 
-function thresholdStatistics(threshold: number): Record<string, Statistic> {
-  const rate = (key: 'accuracy' | 'sensitivity' | 'specificity'): Statistic => {
-    return (y, p) => ratesFrom(confusionAt(y, p, threshold))[key];
-  };
-  return { accuracy: rate('accuracy'), sensitivity: rate('sensitivity'), specificity: rate('specificity') };
-}
-
-function intervalsFor(all: Record<string, [number, number]>, prefix: string): MetricIntervals {
+/** Wilson intervals for the rates of a confusion matrix (NaN where the rate itself is undefined). */
+export function proportionIntervals(c: Confusion, level = 0.95): Omit<MetricIntervals, 'rocAuc'> {
   return {
-    accuracy: all[`${prefix}accuracy`],
-    sensitivity: all[`${prefix}sensitivity`],
-    specificity: all[`${prefix}specificity`],
-    rocAuc: all.rocAuc,
+    accuracy: wilsonInterval(c.tp + c.tn, c.tp + c.tn + c.fp + c.fn, level),
+    sensitivity: wilsonInterval(c.tp, c.tp + c.fn, level),
+    specificity: wilsonInterval(c.tn, c.tn + c.fp, level),
+    precision: wilsonInterval(c.tp, c.tp + c.fp, level),
+    npv: wilsonInterval(c.tn, c.tn + c.fn, level),
   };
 }
 
-function blockAt(options: ComputeMetricsOptions, threshold: number, ci95: MetricIntervals): ThresholdMetrics {
+/** The ROC-AUC interval and how it was found: bootstrap first, the score interval where that says nothing. */
+function aucInterval(options: ComputeMetricsOptions): {
+  interval: Interval;
+  method: IntervalMethods['rocAuc'];
+} {
+  const { labels, probabilities } = options;
+  const auc = orNaN(() => rocAuc(labels, probabilities));
+  if (Number.isNaN(auc)) return { interval: [Number.NaN, Number.NaN], method: 'stratified-bootstrap' };
+  const samples = options.bootstrapSamples ?? DEFAULT_BOOTSTRAP_SAMPLES;
+  if (samples > 0) {
+    const { rocAuc: interval } = bootstrapConfidenceIntervals({
+      labels,
+      probabilities,
+      statistics: { rocAuc: (y, p) => rocAuc(y, p) },
+      samples,
+      seed: options.seed ?? 0,
+    });
+    if (!isDegenerate(interval)) return { interval, method: 'stratified-bootstrap' };
+  }
+  let positives = 0;
+  for (let i = 0; i < labels.length; i++) positives += labels[i];
+  return {
+    interval: aucScoreInterval(auc, positives, labels.length - positives),
+    method: 'hanley-mcneil-score',
+  };
+}
+
+function blockAt(
+  options: ComputeMetricsOptions,
+  threshold: number,
+  auc: ReturnType<typeof aucInterval>,
+): ThresholdMetrics {
   const { labels, probabilities } = options;
   const confusion = confusionAt(labels, probabilities, threshold);
   const rates = ratesFrom(confusion);
@@ -84,29 +128,9 @@ function blockAt(options: ComputeMetricsOptions, threshold: number, ci95: Metric
     brier: brierScore(labels, probabilities),
     ece: expectedCalibrationError(labels, probabilities),
     confusion,
-    ci95,
+    ci95: { ...proportionIntervals(confusion), rocAuc: auc.interval },
+    ciMethod: { proportions: 'wilson', rocAuc: auc.method },
   };
-}
-
-function confidenceIntervals(options: ComputeMetricsOptions): Record<string, [number, number]> {
-  const samples = options.bootstrapSamples ?? DEFAULT_BOOTSTRAP_SAMPLES;
-  const statistics: Record<string, Statistic> = { rocAuc: (y, p) => rocAuc(y, p) };
-  for (const [prefix, threshold] of [
-    ['', options.threshold],
-    ['half.', 0.5],
-  ] as const) {
-    for (const [name, fn] of Object.entries(thresholdStatistics(threshold))) statistics[prefix + name] = fn;
-  }
-  if (samples <= 0) {
-    return Object.fromEntries(Object.keys(statistics).map((k) => [k, [Number.NaN, Number.NaN]]));
-  }
-  return bootstrapConfidenceIntervals({
-    labels: options.labels,
-    probabilities: options.probabilities,
-    statistics,
-    samples,
-    seed: options.seed ?? 0,
-  });
 }
 
 /** Problems a reader should know about, e.g. a class missing from the data. */
@@ -124,9 +148,6 @@ export function metricWarnings(labels: ArrayLike<number>): string[] {
 
 /** Computes the metrics.json block. Throws on empty or malformed input. */
 export function computeMetrics(options: ComputeMetricsOptions): EvaluationMetrics {
-  const intervals = confidenceIntervals(options);
-  return {
-    ...blockAt(options, options.threshold, intervalsFor(intervals, '')),
-    atHalf: blockAt(options, 0.5, intervalsFor(intervals, 'half.')),
-  };
+  const auc = aucInterval(options);
+  return { ...blockAt(options, options.threshold, auc), atHalf: blockAt(options, 0.5, auc) };
 }

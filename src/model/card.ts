@@ -3,6 +3,7 @@
  * Sections follow the usual model-card outline: details, intended use, data and its limits, metrics, training,
  * reproduction, caveats.
  */
+import { formatInterval } from '../metrics/intervals.ts';
 import { ARCHITECTURES } from './architectures.ts';
 import type { ModelMetadata, TrainingSummary } from './metadata.ts';
 
@@ -27,7 +28,7 @@ function num(x: number | null | undefined, digits = 3): string {
 }
 
 function interval(ci: Interval | undefined): string {
-  return ci && typeof ci[0] === 'number' && typeof ci[1] === 'number' ? `${num(ci[0])}–${num(ci[1])}` : '—';
+  return formatInterval(ci);
 }
 
 function duration(seconds: number | undefined): string {

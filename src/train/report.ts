@@ -7,6 +7,7 @@ import type { EvaluationMetrics } from '../metrics/summary.ts';
 import type { ModelMetadata, TrainingSummary } from '../model/metadata.ts';
 import { renderChart } from '../report/chart.ts';
 import { htmlReport, type ReportSection } from '../report/html.ts';
+import { metricsTableBlock } from '../report/metrics-table.ts';
 import { type Datum, lineChart } from '../report/specs.ts';
 import type { EpochRecord } from './loop.ts';
 
@@ -55,22 +56,6 @@ export function trainingCurvesSpec(history: EpochRecord[]): TopLevelSpec {
 
 function fmt(x: number | null | undefined, digits = 4): string {
   return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : 'n/a';
-}
-
-function metricRows(m: EvaluationMetrics): (string | number | null)[][] {
-  const ci = (c: [number, number] | undefined) => (c ? `${fmt(c[0], 3)}–${fmt(c[1], 3)}` : '');
-  return [
-    ['accuracy', fmt(m.accuracy), ci(m.ci95.accuracy)],
-    ['sensitivity', fmt(m.sensitivity), ci(m.ci95.sensitivity)],
-    ['specificity', fmt(m.specificity), ci(m.ci95.specificity)],
-    ['precision', fmt(m.precision), ''],
-    ['NPV', fmt(m.npv), ''],
-    ['ROC-AUC', fmt(m.rocAuc), ci(m.ci95.rocAuc)],
-    ['PR-AUC', fmt(m.prAuc), ''],
-    ['log-loss', fmt(m.logLoss), ''],
-    ['Brier', fmt(m.brier), ''],
-    ['ECE', fmt(m.ece), ''],
-  ];
 }
 
 export interface TrainingReport {
@@ -130,7 +115,7 @@ export async function buildTrainingReport(options: {
             `${metrics.n} validation images, calibrated probabilities, threshold ${fmt(metrics.threshold)}. ` +
             'The threshold and temperature were fitted on these images, so these numbers are optimistic.',
         },
-        { kind: 'table', columns: ['metric', 'value', '95% CI'], rows: metricRows(metrics) },
+        metricsTableBlock(metrics, 4),
         {
           kind: 'keyValues',
           entries: Object.entries(metrics.confusion).map(([k, v]) => [k, v] as [string, number]),

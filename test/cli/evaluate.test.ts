@@ -39,6 +39,7 @@ const BLOCK_KEYS = [
   'ece',
   'confusion',
   'ci95',
+  'ciMethod',
 ];
 
 let modelDir: string;
@@ -78,8 +79,13 @@ function checkBlock(block: Record<string, unknown>, threshold: number): void {
     assert.ok(block[key] === null || typeof block[key] === 'number', key);
   assert.deepEqual(Object.keys(block.confusion as object), ['tp', 'fp', 'tn', 'fn']);
   const ci = block.ci95 as Record<string, number[]>;
-  assert.deepEqual(Object.keys(ci), ['accuracy', 'sensitivity', 'specificity', 'rocAuc']);
-  for (const [lo, hi] of Object.values(ci)) assert.ok(lo <= hi);
+  assert.deepEqual(Object.keys(ci), ['accuracy', 'sensitivity', 'specificity', 'precision', 'npv', 'rocAuc']);
+  // Defined intervals have positive width; an undefined rate (null) has an undefined interval.
+  for (const [key, [lo, hi]] of Object.entries(ci)) {
+    if (block[key] === null) assert.deepEqual([lo, hi], [null, null], key);
+    else assert.ok(lo < hi, `${key}: ${lo}–${hi}`);
+  }
+  assert.equal((block.ciMethod as { proportions: string }).proportions, 'wilson');
 }
 
 describe('cxr evaluate', () => {

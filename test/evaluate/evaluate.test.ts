@@ -67,7 +67,11 @@ describe('evaluateModel', () => {
       bootstrapSamples: 0,
     });
     assert.ok(train.metrics.n >= 10);
-    assert.deepEqual(train.metrics.ci95.rocAuc.map(Number.isNaN), [true, true]);
+    // No bootstrap: the ROC-AUC interval is the score interval, still of positive width.
+    assert.equal(train.metrics.ciMethod.rocAuc, 'hanley-mcneil-score');
+    const [lo, hi] = train.metrics.ci95.rocAuc;
+    assert.ok(lo < train.metrics.rocAuc || hi > train.metrics.rocAuc, `${lo}–${hi}`);
+    assert.ok(lo < hi);
     await assert.rejects(
       evaluateModel({ modelDir, dataDir: FIXTURE, split: 'val', cacheDir: null }),
       /no "val" split; present: test, train/,

@@ -8,6 +8,7 @@ import type { SplitName } from '../../core/types.ts';
 import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
 import { type EvaluationResult, evaluateModel } from '../../evaluate/evaluate.ts';
 import { buildEvaluationReport } from '../../evaluate/report.ts';
+import { formatInterval } from '../../metrics/intervals.ts';
 import type { ThresholdMetrics } from '../../metrics/summary.ts';
 import { DEFAULT_SCORE_BATCH_SIZE } from '../../model/infer.ts';
 import { integerArg } from '../arguments.ts';
@@ -39,7 +40,7 @@ function defaultOutDir(result: EvaluationResult): string {
 
 function row(name: string, a: number, b: number, ci?: [number, number]): string {
   const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '  n/a');
-  const interval = ci ? ` (${f(ci[0])}–${f(ci[1])})` : '';
+  const interval = ci ? ` (${formatInterval(ci, { missing: 'n/a' })})` : '';
   return `  ${name.padEnd(12)} ${(f(a) + interval).padEnd(22)} ${f(b)}`;
 }
 
@@ -54,8 +55,8 @@ export function formatSummary(result: EvaluationResult, modelDir: string): strin
     row('accuracy', m.accuracy, h.accuracy, m.ci95.accuracy),
     row('sensitivity', m.sensitivity, h.sensitivity, m.ci95.sensitivity),
     row('specificity', m.specificity, h.specificity, m.ci95.specificity),
-    row('precision', m.precision, h.precision),
-    row('NPV', m.npv, h.npv),
+    row('precision', m.precision, h.precision, m.ci95.precision),
+    row('NPV', m.npv, h.npv, m.ci95.npv),
     row('F1', m.f1, h.f1),
     row('ROC-AUC', m.rocAuc, h.rocAuc, m.ci95.rocAuc),
     row('PR-AUC', m.prAuc, h.prAuc),
@@ -116,13 +117,15 @@ async function evaluate(o: EvaluateCommandOptions): Promise<void> {
 
 const HELP_AFTER = `
 Scores every image of the chosen split with the model's own preprocessing, calibration and threshold, and
-measures it (positive class PNEUMONIA; 95% CIs from a 1,000-sample stratified bootstrap). Unreadable files are
+measures it (positive class PNEUMONIA; 95% intervals: Wilson score intervals for rates, a 1,000-sample
+stratified bootstrap for ROC-AUC, or a score interval where the bootstrap collapses). Unreadable files are
 skipped with a warning and not counted.
 
 metrics.json (and --json output):
   {"n", "threshold", "accuracy", "sensitivity", "specificity", "precision", "npv", "f1", "rocAuc", "prAuc",
    "logLoss", "brier", "ece", "confusion": {"tp","fp","tn","fn"},
-   "ci95": {"accuracy": [lo,hi], "sensitivity": [...], "specificity": [...], "rocAuc": [...]},
+   "ci95": {"accuracy": [lo,hi], "sensitivity", "specificity", "precision", "npv", "rocAuc": [...]},
+   "ciMethod": {"proportions": "wilson", "rocAuc": "stratified-bootstrap" | "hanley-mcneil-score"},
    "atHalf": { the same block at threshold 0.5 }}
   An undefined metric (e.g. specificity on a folder without NORMAL images) is null.
 
@@ -150,7 +153,12 @@ export function registerEvaluateCommand(program: Command): void {
       'folder for metrics.json and report.html (default reports/evaluate-<model>-<split>)',
     )
     .option('-b, --batch-size <n>', 'images per forward pass', integerArg(1), DEFAULT_SCORE_BATCH_SIZE)
-    .option('--bootstrap <n>', 'bootstrap resamples for the confidence intervals', integerArg(0), 1000)
+    .option(
+      '--bootstrap <n>',
+      'bootstrap resamples for the ROC-AUC interval (0: score interval only)',
+      integerArg(0),
+      1000,
+    )
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_NAMES).default('wasm'))
     .option('--threads <n>', 'wasm threads (default $CXR_WASM_THREADS or 1)', integerArg(1))
     .option('--cache-dir <dir>', 'decoded-pixel cache (default .cache/pixels or $CXR_CACHE_DIR)')
