@@ -52,6 +52,20 @@ export interface ModelMetadata {
   /** How the model was trained; `cxr train` writes a `TrainingSummary` here. */
   training?: Record<string, unknown>;
   versions: Record<string, string>;
+  /** Present when the model is an ensemble (src/model/ensemble.ts): how each member was trained. */
+  ensemble?: { members: EnsembleMemberInfo[] };
+}
+
+/** One member of an ensemble model, as `cxr train --members K` trained it. */
+export interface EnsembleMemberInfo {
+  seed: number;
+  /** The epoch whose weights the member keeps, and how many it ran. */
+  bestEpoch: number;
+  epochsRun: number;
+  /** The member's own temperature, folded into its last layer before the logits are averaged. */
+  temperature: number;
+  /** The member's validation ROC-AUC at its best epoch. */
+  valAuc: number;
 }
 
 /** What `cxr train` records in `metadata.training` (all fields optional for models made elsewhere). */

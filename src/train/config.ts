@@ -31,6 +31,8 @@ export interface TrainConfig {
   thresholdRule: ThresholdRuleName;
   /** Random geometric and intensity augmentation of training images. */
   augment: boolean;
+  /** Ensemble members trained (seeds seed, seed+1, ...) and saved as one model; 1 = a single network. */
+  members: number;
   /** How strong the augmentation is (a name in AUGMENTATION_PRESETS). */
   augmentation: AugmentPreset;
   /** Dropout before the classifier and L2 weight decay, passed to the architecture. */
@@ -55,6 +57,7 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'imageSize'> = {
   thresholdRule: 'sens95',
   augment: true,
   augmentation: 'mild',
+  members: 1,
 };
 
 /** The one set of bounds of the numeric settings; the CLI's option parsers read them too. */
@@ -67,6 +70,7 @@ export const TRAIN_CONFIG_BOUNDS = {
   valFraction: { min: 0, max: 0.5, exclusive: true },
   seed: { integer: true, min: 0 },
   splitSeed: { integer: true, min: 0 },
+  members: { integer: true, min: 1, max: 16 },
   patience: { integer: true, min: 0 },
   warmupEpochs: { min: 0 },
 } as const satisfies Partial<Record<keyof TrainConfig, NumberBounds>>;

@@ -34,6 +34,8 @@ export interface EpochRecord {
   seconds: number;
   /** Training images per second (validation excluded). */
   imagesPerSecond: number;
+  /** Which ensemble member the record belongs to (0-based; absent for a single model). */
+  member?: number;
 }
 
 /**

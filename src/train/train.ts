@@ -4,7 +4,7 @@
  * history.json, report.html, training-curves.png, split.json).
  */
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -12,9 +12,12 @@ import type { ProgressCallback } from '../core/progress.ts';
 import { deriveSeed, withSeededMathRandom } from '../core/random.ts';
 import { createAugmenter } from '../data/augment.ts';
 import { type BackendName, initEngine } from '../engine/backend.ts';
+import { fitTemperature, probabilityToLogit } from '../metrics/calibration.ts';
 import { thresholdRuleByName } from '../metrics/threshold.ts';
 import { createModel } from '../model/architectures.ts';
 import { renderModelCard } from '../model/card.ts';
+import { combineMembers } from '../model/ensemble.ts';
+import { predictRawProbabilities } from '../model/infer.ts';
 import { saveModel } from '../model/io.ts';
 import type { ModelMetadata } from '../model/metadata.ts';
 import {
@@ -87,14 +90,31 @@ export interface TrainResult {
   warnings: string[];
 }
 
+/** The checkpoint folder of member `index` of a run with `members` members (checkpoints/ itself for one). */
+export function memberCheckpointDir(checkpointDir: string, members: number, index: number): string {
+  return members === 1 ? checkpointDir : path.join(checkpointDir, `member-${index}`);
+}
+
+/** The manifest of an unfinished run: the single model's, or the first member's that has one. */
+async function findManifest(checkpointDir: string): Promise<CheckpointManifest<RunRecord> | null> {
+  const single = await readCheckpoint<RunRecord>(checkpointDir);
+  if (single || !existsSync(checkpointDir)) return single;
+  const memberDirs = (await readdir(checkpointDir)).filter((n) => /^member-\d+$/.test(n)).sort();
+  for (const name of memberDirs) {
+    const manifest = await readCheckpoint<RunRecord>(path.join(checkpointDir, name));
+    if (manifest) return manifest;
+  }
+  return null;
+}
+
 /** The settings of this run: the checkpoint's when resuming (warning about any asked-for difference). */
 async function runSettings(options: TrainOptions, checkpointDir: string) {
-  const manifest = await readCheckpoint<RunRecord>(checkpointDir);
+  const manifest = await findManifest(checkpointDir);
   if (options.resume) {
     if (!manifest) throw new Error(`nothing to resume: no checkpoint in ${checkpointDir}`);
     const differences = configDifferences(manifest.config.config, options.config ?? {});
     for (const d of differences) options.reporter?.warn?.(`--resume keeps the checkpoint's settings (${d})`);
-    return { config: manifest.config.config, manifest };
+    return manifest.config.config;
   }
   if (manifest) {
     throw new Error(
@@ -102,7 +122,7 @@ async function runSettings(options: TrainOptions, checkpointDir: string) {
         `continue it with --resume or delete ${checkpointDir}`,
     );
   }
-  return { config: resolveTrainConfig(options.config ?? {}), manifest: null };
+  return resolveTrainConfig(options.config ?? {});
 }
 
 /** Builds the model with seeded initial weights: the initialisers draw from Math.random, seeded here. */
@@ -143,7 +163,7 @@ async function startingPoint(
   return { state: manifest.state, best: new BestWeights(best) };
 }
 
-/** Everything a run holds between its steps. The model, optimizer and best weights are freed by `trainModel`. */
+/** What every member of a run shares: settings, engine, data. */
 interface Run {
   options: TrainOptions;
   outDir: string;
@@ -152,17 +172,33 @@ interface Run {
   reporter: TrainReporter;
   backend: string;
   data: PreparedData;
+}
+
+/** One member being trained. Its model, optimizer and best weights are freed by `trainModel`. */
+interface MemberRun {
+  index: number;
+  /** The run's settings with this member's seed (the patient split stays the run's). */
+  config: TrainConfig;
+  checkpointDir: string;
   model: tfl.LayersModel;
   optimizer: tf.Optimizer;
   state: TrainingState;
   best: BestWeights;
 }
 
-/** Step 1: settle the settings, start the engine, load the data, build (or restore) the model. */
+/** A trained member: its best weights and its own temperature, fitted on validation. */
+interface TrainedMember {
+  model: tfl.LayersModel;
+  temperature: number;
+  seed: number;
+  state: TrainingState;
+}
+
+/** Step 1: settle the settings, start the engine, load the data. */
 async function prepare(options: TrainOptions): Promise<Run> {
   const outDir = path.resolve(options.outDir);
   const checkpointDir = path.join(outDir, CHECKPOINT_DIR);
-  const { config, manifest } = await runSettings(options, checkpointDir);
+  const config = await runSettings(options, checkpointDir);
   const reporter = options.reporter ?? {};
   const backend = await initEngine({ backend: options.backend, threads: options.threads });
   const data = await prepareTrainingData({
@@ -176,17 +212,34 @@ async function prepare(options: TrainOptions): Promise<Run> {
     progress: reporter.phase,
   });
   for (const w of data.warnings) reporter.warn?.(w);
+  const ensemble = config.members > 1 ? `, an ensemble of ${config.members} members` : '';
   reporter.log?.(
     `training on ${data.train.labels.length} images, validating on ${data.val.labels.length} (${data.valSource}); ` +
-      `${config.architecture} at ${config.imageSize} px, ${config.epochs} epochs, batch ${config.batchSize}`,
+      `${config.architecture} at ${config.imageSize} px, ${config.epochs} epochs, batch ${config.batchSize}${ensemble}`,
   );
+  return { options, outDir, checkpointDir, config, reporter, backend, data };
+}
+
+/** Member `index` trains with seed `seed + index`: its own initial weights, batch order, augmentation, dropout. */
+export function memberConfig(config: TrainConfig, index: number): TrainConfig {
+  return { ...config, seed: config.seed + index, splitSeed: config.splitSeed ?? config.seed };
+}
+
+/** Builds member `index` (or restores it from its checkpoint: a finished member restores as finished). */
+async function prepareMember(run: Run, index: number): Promise<MemberRun> {
+  const config = memberConfig(run.config, index);
+  const checkpointDir = memberCheckpointDir(run.checkpointDir, run.config.members, index);
+  const manifest = await readCheckpoint<RunRecord>(checkpointDir);
   const model = createSeededModel(config);
   const optimizer = tf.train.adam(config.learningRate);
   try {
-    const { state, best } = await startingPoint(checkpointDir, manifest, model, optimizer, data);
-    if (manifest) reporter.log?.(`resuming after epoch ${state.epochsDone} from ${checkpointDir}`);
-    const common = { options, outDir, checkpointDir, config, reporter, backend, data, model, optimizer };
-    return { ...common, state, best };
+    const { state, best } = await startingPoint(checkpointDir, manifest, model, optimizer, run.data);
+    if (manifest && state.epochsDone < config.epochs && state.stopReason === null) {
+      run.reporter.log?.(
+        `resuming${memberLabel(run, index)} after epoch ${state.epochsDone} from ${checkpointDir}`,
+      );
+    }
+    return { index, config, checkpointDir, model, optimizer, state, best };
   } catch (err) {
     optimizer.dispose();
     model.dispose();
@@ -194,33 +247,42 @@ async function prepare(options: TrainOptions): Promise<Run> {
   }
 }
 
+/** " member 2/4" for ensembles, "" for a single model. */
+function memberLabel(run: Run, index: number): string {
+  return run.config.members > 1 ? ` member ${index + 1}/${run.config.members}` : '';
+}
+
 /** The built-in hooks: progress bars, best-epoch tracking, early stopping, epoch lines, checkpoints. */
-function trainingHooks(run: Run): TrainingHooks[] {
-  const { config, reporter, best } = run;
+function trainingHooks(run: Run, member: MemberRun): TrainingHooks[] {
+  const { reporter } = run;
+  const { config, best } = member;
+  const label = memberLabel(run, member.index).trim();
+  const prefix = label ? `${label} · ` : '';
   let bar: ReturnType<NonNullable<TrainReporter['phase']>> | undefined;
   return [
     batchProgress((p) => {
-      if (p.batch === 1) bar = reporter.phase?.(`epoch ${p.epoch}/${p.epochs}`);
+      if (p.batch === 1) bar = reporter.phase?.(`${prefix}epoch ${p.epoch}/${p.epochs}`);
       bar?.update(p.batch, p.batches, { loss: p.loss.toFixed(4), ips: Math.round(p.imagesPerSecond) });
       if (p.batch === p.batches) bar?.stop();
     }),
     best,
     earlyStopping(config.patience, config.monitor),
-    epochLog((line) => reporter.log?.(line), config.epochs),
+    epochLog((line) => reporter.log?.(prefix + line), config.epochs),
     checkpointing<RunRecord>({
-      dir: run.checkpointDir,
-      config: { config, trainSha256: run.data.trainFingerprint.sha256 },
+      dir: member.checkpointDir,
+      config: { config: run.config, trainSha256: run.data.trainFingerprint.sha256 },
       best,
     }),
   ];
 }
 
-/** Step 2: the epoch loop, from the first (or the checkpoint's next) epoch to the last or an early stop. */
-async function fit(run: Run): Promise<void> {
-  const { config, data, model } = run;
+/** Step 2: the epoch loop of one member, from its first (or next) epoch to the last or an early stop. */
+async function fit(run: Run, member: MemberRun): Promise<void> {
+  const { data } = run;
+  const { config, model } = member;
   await runTraining({
     model,
-    optimizer: run.optimizer,
+    optimizer: member.optimizer,
     train: data.train,
     val: data.val,
     settings: {
@@ -235,17 +297,72 @@ async function fit(run: Run): Promise<void> {
         finalFactor: config.finalLearningRateFactor,
       },
     },
-    state: run.state,
-    hooks: [...trainingHooks(run), ...(run.options.hooks ?? [])],
+    state: member.state,
+    hooks: [...trainingHooks(run, member), ...(run.options.hooks ?? [])],
     augment: augmenterFor(config),
   });
-  if (run.state.stopReason) run.reporter.log?.(run.state.stopReason);
+  if (member.state.stopReason) run.reporter.log?.(member.state.stopReason);
 }
 
-/** Step 3: keep the best epoch's weights, calibrate and choose the threshold on validation, build the metadata. */
-async function finalize(run: Run): Promise<{ metadata: ModelMetadata; operating: OperatingPoint }> {
-  const { config, data, model, options } = run;
-  if (run.best.tensors) model.setWeights(run.best.tensors);
+/** Keeps a member's best epoch and fits its own temperature on validation (an ensemble averages calibrated logits). */
+async function finishMember(run: Run, member: MemberRun): Promise<TrainedMember> {
+  if (member.best.tensors) member.model.setWeights(member.best.tensors);
+  const raw = await predictRawProbabilities(member.model, run.data.val.pixels, {
+    imageSize: run.config.imageSize,
+  });
+  const temperature = fitTemperature(run.data.val.labels, Float64Array.from(raw, probabilityToLogit));
+  return { model: member.model, temperature, seed: member.config.seed, state: member.state };
+}
+
+/** Trains (or restores) every member in turn; each member's optimizer and best-weight copies are freed as it ends. */
+async function trainMembers(run: Run): Promise<TrainedMember[]> {
+  const trained: TrainedMember[] = [];
+  try {
+    for (let index = 0; index < run.config.members; index++) {
+      const member = await prepareMember(run, index);
+      try {
+        await fit(run, member);
+        trained.push(await finishMember(run, member));
+      } catch (err) {
+        member.model.dispose();
+        throw err;
+      } finally {
+        member.best.dispose();
+        member.optimizer.dispose();
+      }
+    }
+    return trained;
+  } catch (err) {
+    for (const m of trained) m.model.dispose();
+    throw err;
+  }
+}
+
+/** The model to save: the single member as it is, or the members combined into one ensemble model. */
+async function assemble(members: TrainedMember[]): Promise<tfl.LayersModel> {
+  if (members.length === 1) return members[0].model;
+  return combineMembers(members.map(({ model, temperature }) => ({ model, temperature })));
+}
+
+/** The members' training states as one: histories concatenated (each record tagged with its member). */
+function combinedState(members: TrainedMember[]): TrainingState {
+  if (members.length === 1) return members[0].state;
+  return {
+    epochsDone: members.reduce((n, m) => n + m.state.epochsDone, 0),
+    history: members.flatMap((m, member) => m.state.history.map((r) => ({ ...r, member }))),
+    best: members[0].state.best,
+    stopReason: null,
+    trainingSeconds: members.reduce((t, m) => t + m.state.trainingSeconds, 0),
+  };
+}
+
+/** Step 3: calibrate and choose the threshold on validation, measure the shift suite, build the metadata. */
+async function finalize(
+  run: Run,
+  model: tfl.LayersModel,
+  members: TrainedMember[],
+): Promise<{ metadata: ModelMetadata; operating: OperatingPoint; state: TrainingState }> {
+  const { config, data, options } = run;
   const operating = await chooseOperatingPoint({
     model,
     val: data.val,
@@ -254,7 +371,8 @@ async function finalize(run: Run): Promise<{ metadata: ModelMetadata; operating:
     seed: config.seed,
     bootstrapSamples: options.bootstrapSamples,
   });
-  const training = trainingSummary(config, run.state, data, {
+  const state = combinedState(members);
+  const training = trainingSummary(config, state, data, {
     backend: run.backend,
     command: options.command ?? defaultCommand(options, config),
     warnings: data.warnings,
@@ -272,33 +390,57 @@ async function finalize(run: Run): Promise<{ metadata: ModelMetadata; operating:
     training,
     backend: run.backend,
   });
-  return { metadata, operating };
+  if (members.length > 1) {
+    metadata.ensemble = {
+      members: members.map((m) => ({
+        seed: m.seed,
+        bestEpoch: m.state.best?.epoch ?? m.state.epochsDone,
+        epochsRun: m.state.epochsDone,
+        temperature: m.temperature,
+        valAuc: m.state.best?.valAuc ?? Number.NaN,
+      })),
+    };
+  }
+  return { metadata, operating, state };
 }
 
 /** Step 4: the model directory (model, metadata, card, history, report, curves); checkpoints go unless kept. */
-async function write(run: Run, metadata: ModelMetadata, operating: OperatingPoint): Promise<void> {
-  const { outDir, state } = run;
-  await saveModel(run.model, outDir, metadata, renderModelCard(metadata));
+async function write(
+  run: Run,
+  model: tfl.LayersModel,
+  finalized: { metadata: ModelMetadata; operating: OperatingPoint; state: TrainingState },
+): Promise<void> {
+  const { outDir } = run;
+  const { metadata, operating, state } = finalized;
+  await saveModel(model, outDir, metadata, renderModelCard(metadata));
   await writeFile(path.join(outDir, HISTORY_JSON), `${JSON.stringify(state.history, null, 2)}\n`);
-  const report = await buildTrainingReport({ metadata, history: state.history, metrics: operating.metrics });
+  // The report's curves show one training run: the first member's for an ensemble.
+  const history = state.history.filter((r) => (r.member ?? 0) === 0);
+  const report = await buildTrainingReport({ metadata, history, metrics: operating.metrics });
   await writeFile(path.join(outDir, REPORT_HTML), report.html);
   await writeFile(path.join(outDir, TRAINING_CURVES_PNG), report.curvesPng);
   if (!run.options.keepCheckpoints && existsSync(run.checkpointDir))
     await removeCheckpoints(run.checkpointDir);
 }
 
-/** `cxr train`: prepare, fit, finalize, write. */
+/** `cxr train`: prepare, then fit each member, then finalize and write. */
 export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const run = await prepare(options);
+  const members = await trainMembers(run);
+  let model: tfl.LayersModel | null = null;
   try {
-    await fit(run);
-    const { metadata, operating } = await finalize(run);
-    await write(run, metadata, operating);
-    return { outDir: run.outDir, metadata, history: run.state.history, warnings: run.data.warnings };
+    model = await assemble(members);
+    const finalized = await finalize(run, model, members);
+    await write(run, model, finalized);
+    return {
+      outDir: run.outDir,
+      metadata: finalized.metadata,
+      history: finalized.state.history,
+      warnings: run.data.warnings,
+    };
   } finally {
-    run.best.dispose();
-    run.optimizer.dispose();
-    run.model.dispose();
+    for (const m of members) if (m.model !== model) m.model.dispose();
+    model?.dispose();
   }
 }
 

@@ -136,3 +136,58 @@ describe('trainModel', () => {
     );
   });
 });
+
+describe('trainModel with --members', () => {
+  const ensembleConfig = { ...CONFIG, epochs: 2, members: 2, augmentation: 'strong' as const };
+
+  it('trains each member on one split and saves them as one ensemble model', async () => {
+    const outDir = path.join(work, 'ensemble');
+    const result = await trainModel(options(outDir, { config: ensembleConfig }));
+    const metadata = result.metadata;
+    assert.equal(metadata.ensemble?.members.length, 2);
+    assert.deepEqual(
+      metadata.ensemble?.members.map((m) => m.seed),
+      [7, 8],
+    );
+    for (const m of metadata.ensemble?.members ?? []) assert.ok(m.temperature > 0 && m.epochsRun === 2);
+    assert.match(String(metadata.training?.augmentation), /zoom 0\.8–1\.45×.*gamma/);
+    const topology = JSON.parse(await readFile(path.join(outDir, 'model.json'), 'utf8'));
+    const names = topology.modelTopology.config.layers.map((l: { name: string }) => l.name);
+    assert.ok(
+      names.includes('m0_stem_conv') && names.includes('m1_stem_conv') && names.includes('probability'),
+    );
+    assert.deepEqual(
+      result.history.map((r) => `${r.member}:${r.epoch}`),
+      ['0:1', '0:2', '1:1', '1:2'],
+    );
+    const split = JSON.parse(await readFile(path.join(outDir, 'split.json'), 'utf8'));
+    assert.equal(split.seed, 7, 'members share the split of the run seed');
+  });
+
+  it('resumes an ensemble killed in its second member and ends with the same weights', async () => {
+    const straight = path.join(work, 'ens-straight');
+    const resumed = path.join(work, 'ens-resumed');
+    await trainModel(options(straight, { config: ensembleConfig }));
+    let epochsSeen = 0;
+    const killInSecondMember: TrainingHooks = {
+      onEpochEnd() {
+        epochsSeen++;
+        if (epochsSeen === 3) throw new Error('simulated crash');
+      },
+    };
+    await assert.rejects(
+      trainModel(options(resumed, { config: ensembleConfig, hooks: [killInSecondMember] })),
+      /simulated crash/,
+    );
+    assert.ok(existsSync(path.join(resumed, CHECKPOINT_DIR, 'member-1', CHECKPOINT_JSON)));
+    await assert.rejects(trainModel(options(resumed, { config: ensembleConfig })), /unfinished run/);
+    const result = await trainModel(options(resumed, { resume: true }));
+    assert.equal(result.history.length, 4);
+    const a = new Float32Array((await readFile(path.join(straight, 'weights.bin'))).buffer.slice(0));
+    const b = new Float32Array((await readFile(path.join(resumed, 'weights.bin'))).buffer.slice(0));
+    assert.equal(a.length, b.length);
+    let maxDiff = 0;
+    for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+    assert.ok(maxDiff <= 1e-6, `weights differ by up to ${maxDiff}`);
+  });
+});

@@ -29,6 +29,7 @@ interface TrainCommandOptions {
   valFraction?: number;
   seed?: number;
   splitSeed?: number;
+  members?: number;
   patience?: number;
   monitor?: MonitorName;
   thresholdRule?: ThresholdRuleName;
@@ -56,6 +57,7 @@ const FLAGS: Partial<Record<keyof TrainConfig, string>> = {
   seed: '--seed',
   splitSeed: '--split-seed',
   augmentation: '--augment',
+  members: '--members',
   monitor: '--monitor',
   patience: '--patience',
   thresholdRule: '--threshold-rule',
@@ -72,6 +74,7 @@ function requestedConfig(o: TrainCommandOptions): Partial<TrainConfig> {
     valFraction: o.valFraction,
     seed: o.seed,
     splitSeed: o.splitSeed,
+    members: o.members,
     patience: o.patience,
     monitor: o.monitor,
     thresholdRule: o.thresholdRule,
@@ -220,6 +223,11 @@ export function registerTrainCommand(program: Command): void {
       '--seed <n>',
       `seed for split, initial weights, shuffling, augmentation, dropout (default ${d.seed})`,
       boundedArg(b.seed),
+    )
+    .option(
+      '--members <k>',
+      `train an ensemble of k networks (seeds seed..seed+k-1, one shared split) saved as one model (default ${d.members})`,
+      boundedArg(b.members),
     )
     .option('--split-seed <n>', 'seed of the patient split only (default: --seed)', boundedArg(b.splitSeed))
     .option(
