@@ -11,6 +11,7 @@ import type { GrayImage } from '../core/types.ts';
 import { DecodeError } from './decode-error.ts';
 import type { DecodedImage, DecodeOptions } from './decoders/decoder.ts';
 import { PLUGIN_DECODERS } from './decoders/index.ts';
+import { sharpDecodeError } from './sharp-error.ts';
 
 /** Decoded pixel budget: anything larger is refused before decoding (decompression bombs). */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
@@ -44,21 +45,6 @@ function unsupported(bytes: Uint8Array): DecodeError {
   return new DecodeError('unsupported', 'not a supported image format (expected JPEG, PNG or DICOM)');
 }
 
-/** Turns sharp/libvips errors into DecodeErrors with a short, stable message. */
-function sharpError(err: unknown, format: string): DecodeError {
-  const message = err instanceof Error ? err.message : String(err);
-  if (/pixel limit/i.test(message)) {
-    return new DecodeError(
-      'too-large',
-      `image dimensions exceed the decoded pixel limit (${message.trim()})`,
-    );
-  }
-  return new DecodeError(
-    'corrupt',
-    `corrupt or truncated ${format.toUpperCase()}: ${message.split('\n')[0].trim()}`,
-  );
-}
-
 function sharpInput(bytes: Uint8Array, maxPixels: number) {
   // failOn 'error' rejects truncated and damaged files instead of returning half-grey images.
   return sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' });
@@ -85,7 +71,7 @@ export async function decodeGray(bytes: Uint8Array, options: DecodeOptions = {})
       warnings: [],
     };
   } catch (err) {
-    throw sharpError(err, format);
+    throw sharpDecodeError(err, bytes, format);
   }
 }
 
@@ -132,7 +118,7 @@ export async function decodeResized(
         warnings: [],
       };
     } catch (err) {
-      throw sharpError(err, format);
+      throw sharpDecodeError(err, bytes, format);
     }
   }
   const decoded = await decodeGray(bytes, opts);
@@ -200,11 +186,7 @@ export async function decodePreview(bytes: Uint8Array, options: PreviewOptions):
         data: new Uint8Array(data.buffer, data.byteOffset, data.length),
       };
     } catch (err) {
-      // decodeResized has already reported the real problem for this input; keep this one short.
-      throw new DecodeError(
-        'corrupt',
-        `could not decode a preview: ${(err as Error).message.split('\n')[0]}`,
-      );
+      throw sharpDecodeError(err, bytes, format);
     }
   }
   const full = await decodeGray(bytes, { maxPixels });

@@ -9,6 +9,7 @@ import { inflateRawSync } from 'node:zlib';
 import dicomParser, { type DataSet, type Element } from 'dicom-parser';
 import sharp from 'sharp';
 import { DecodeError } from '../decode-error.ts';
+import { sharpDecodeError } from '../sharp-error.ts';
 import type { DecodedImage, DecodeOptions, ImageDecoder } from './decoder.ts';
 import {
   type DisplaySettings,
@@ -217,7 +218,7 @@ async function jpegFrame(
       .toBuffer({ resolveWithObject: true });
     return { width: info.width, height: info.height, values: Float32Array.from(data) };
   } catch (err) {
-    throw new DecodeError('corrupt', `corrupt JPEG frame in DICOM: ${(err as Error).message.split('\n')[0]}`);
+    throw sharpDecodeError(err, frame, 'jpeg', 'JPEG frame in DICOM');
   }
 }
 
