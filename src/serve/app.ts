@@ -3,11 +3,17 @@
  * and one error handler that turns every failure into `{"error":{"code","message"}}`. No port is opened here,
  * so tests drive the app with `app.inject`.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import multipart from '@fastify/multipart';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { ApiError, ErrorBody } from './errors.ts';
-import { toApiError } from './errors.ts';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyServerOptions,
+} from 'fastify';
+import { type ApiError, clientError, type ErrorBody, toApiError, validationMessage } from './errors.ts';
 import { resolveLimits, type ServerLimits } from './limits.ts';
 import inferencePlugin from './plugins/inference.ts';
 import openApiPlugin from './plugins/openapi.ts';
@@ -47,12 +53,58 @@ function loggerOption(logger: AppOptions['logger']): FastifyServerOptions['logge
   return { ...(typeof logger === 'object' ? logger : {}), serializers: requestSerializers };
 }
 
+function errorBody(apiError: ApiError): ErrorBody {
+  return { error: { code: apiError.code, message: apiError.message } };
+}
+
+/** Sends an ApiError as the documented JSON body, with Retry-After for 503s. */
+function sendError(reply: FastifyReply, apiError: ApiError) {
+  if (apiError.retryAfterSeconds !== undefined)
+    reply.header('retry-after', String(apiError.retryAfterSeconds));
+  return reply.status(apiError.statusCode).type('application/json; charset=utf-8').send(errorBody(apiError));
+}
+
+/**
+ * Node's HTTP server reports what it cannot parse (a Content-Length that does not fit the body, a garbled
+ * request line, oversized headers) and requests that take too long to arrive on the socket, before Fastify sees
+ * a request. Fastify's default answer has another shape; this one writes ours, then closes the connection.
+ */
+function clientErrorHandler(requestTimeoutMs: number) {
+  return function onClientError(this: FastifyInstance, err: Error & { code?: string }, socket: Socket) {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const apiError = clientError(err, requestTimeoutMs);
+    this.log.info({ code: apiError.code, cause: err.code }, apiError.message);
+    // An answer that has started cannot be replaced without corrupting it: then only close.
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (socket.writable && !inFlight?.headersSent) {
+      const body = JSON.stringify(errorBody(apiError));
+      socket.write(
+        `HTTP/1.1 ${apiError.statusCode} ${STATUS_CODES[apiError.statusCode]}\r\n` +
+          'Content-Type: application/json; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n' +
+          `Cache-Control: no-store\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n` +
+          body,
+      );
+    }
+    socket.destroy(err);
+  };
+}
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const limits = resolveLimits(options.limits);
   const app = Fastify({
     logger: loggerOption(options.logger),
     bodyLimit: limits.maxUploadBytes,
     requestTimeout: limits.requestTimeoutMs,
+    // Node 20 enforces requestTimeout only when given to createServer (Fastify sets it afterwards), and checks it
+    // every connectionsCheckingInterval (30 s by default): often enough that a slow upload gets its 408 on time.
+    http: {
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, limits.requestTimeoutMs / 10)),
+    },
+    clientErrorHandler: clientErrorHandler(limits.requestTimeoutMs),
+    // Malformed URLs are found by the router, before any route's error handler exists.
+    frameworkErrors: (err, _request, reply) => sendError(reply, toApiError(err)),
+    schemaErrorFormatter: (errors, part) => new Error(validationMessage(errors, part)),
   });
 
   // No JSON or text bodies are accepted anywhere: drop those parsers so a 50 MB JSON body is refused (415)
@@ -66,7 +118,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(multipart, {
     limits: {
       fileSize: limits.maxUploadBytes,
-      files: limits.maxBatchFiles,
+      // One more than allowed, so the upload reader sees the extra file and answers with the limit's number.
+      files: limits.maxBatchFiles + 1,
       parts: limits.maxBatchFiles + 16,
       fields: 16,
       fieldSize: 64 * 1024,
@@ -78,10 +131,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (apiError.statusCode >= 500 && apiError.code === 'internal')
       request.log.error({ err }, 'request failed');
     else request.log.info({ code: apiError.code }, apiError.message);
-    if (apiError.retryAfterSeconds !== undefined)
-      reply.header('retry-after', String(apiError.retryAfterSeconds));
-    const body: ErrorBody = { error: { code: apiError.code, message: apiError.message } };
-    return reply.status(apiError.statusCode).type('application/json; charset=utf-8').send(body);
+    return sendError(reply, apiError);
   });
   app.setNotFoundHandler((request, reply) => {
     const body: ErrorBody = {

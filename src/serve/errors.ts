@@ -25,6 +25,8 @@ export const ERROR_STATUS = {
   'too-many-files': 413,
   /** The image's decoded size (width x height) exceeds the pixel limit: a decompression-bomb guard. */
   'image-too-large': 413,
+  /** The request's headers are larger than the server accepts. */
+  'headers-too-large': 431,
   /** The content type or the bytes are not a supported image format. */
   'unsupported-media-type': 415,
   /** The bytes look like a supported format but cannot be decoded (truncated, damaged). */
@@ -83,6 +85,7 @@ export function decodeErrorCode(code: string): ErrorCode {
 const FRAMEWORK_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { code: 'payload-too-large', message: 'request body exceeds the upload limit' },
   FST_REQ_FILE_TOO_LARGE: { code: 'payload-too-large', message: 'uploaded file exceeds the upload limit' },
+  // Backstops only: the upload reader counts files itself and names the limit (src/serve/uploads.ts).
   FST_FILES_LIMIT: { code: 'too-many-files', message: 'too many files in one request' },
   FST_PARTS_LIMIT: { code: 'too-many-files', message: 'too many parts in one multipart request' },
   FST_FIELDS_LIMIT: { code: 'bad-request', message: 'too many form fields' },
@@ -100,6 +103,8 @@ const FRAMEWORK_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
     message: 'Content-Length does not match the body',
   },
   FST_PROTO_VIOLATION: { code: 'bad-request', message: 'forbidden form field name' },
+  FST_ERR_BAD_URL: { code: 'bad-request', message: 'malformed URL (invalid percent-encoding)' },
+  FST_ERR_MAX_PARAM_LENGTH: { code: 'bad-request', message: 'a URL path segment is too long' },
   FST_MP_PREMATURE_CLOSE: { code: 'bad-request', message: 'the upload ended before the form was complete' },
   FST_ERR_VALIDATION: { code: 'bad-request', message: 'invalid request' },
 };
@@ -141,4 +146,75 @@ export function toApiError(err: unknown): ApiError {
     return new ApiError('bad-request', e.message ?? 'bad request');
   }
   return new ApiError('internal', 'internal server error');
+}
+
+/**
+ * The answer to a connection-level failure that happens before Fastify sees a request (Node's HTTP parser or its
+ * request timer): a malformed request line or header, a Content-Length that does not fit the bytes sent (the
+ * surplus is parsed as the next request), headers over the size limit, or a request that took too long to
+ * arrive. `requestTimeoutMs` makes the 408 message name the limit.
+ */
+export function clientError(err: { code?: string }, requestTimeoutMs: number): ApiError {
+  switch (err.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new ApiError(
+        'request-timeout',
+        `the request did not arrive within ${Number((requestTimeoutMs / 1000).toFixed(1))} s`,
+      );
+    case 'HPE_HEADER_OVERFLOW':
+      return new ApiError('headers-too-large', 'the request headers are too large');
+    case 'HPE_INVALID_CONTENT_LENGTH':
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+      return new ApiError('bad-request', 'invalid Content-Length header');
+    case 'HPE_INVALID_METHOD':
+      return new ApiError(
+        'bad-request',
+        'malformed HTTP request (if it followed an upload, that upload was longer than its Content-Length)',
+      );
+    default:
+      return new ApiError('bad-request', 'malformed HTTP request');
+  }
+}
+
+/** One Ajv error, as Fastify hands them to a schema error formatter. */
+export interface SchemaError {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+const PART_NAMES: Record<string, string> = {
+  querystring: 'query parameter',
+  params: 'path parameter',
+  headers: 'header',
+  body: 'field',
+};
+
+/**
+ * One sentence per invalid field, naming the allowed values where the schema lists them: Ajv reports a union of
+ * literals as one "must be equal to constant" per literal plus an "anyOf" summary, which says nothing useful.
+ */
+export function validationMessage(errors: SchemaError[], part: string): string {
+  const what = PART_NAMES[part] ?? part;
+  const fields = new Map<string, { allowed: unknown[]; other?: string }>();
+  for (const e of errors) {
+    const field =
+      e.keyword === 'additionalProperties'
+        ? String(e.params.additionalProperty)
+        : e.keyword === 'required'
+          ? String(e.params.missingProperty)
+          : e.instancePath.replace(/^\//, '').replace(/\//g, '.');
+    const entry = fields.get(field) ?? { allowed: [] };
+    if (e.keyword === 'const') entry.allowed.push(e.params.allowedValue);
+    else if (e.keyword === 'enum') entry.allowed.push(...((e.params.allowedValues as unknown[]) ?? []));
+    else if (e.keyword === 'additionalProperties') entry.other = `unknown ${what} "${field}"`;
+    else if (e.keyword === 'required') entry.other = `missing ${what} "${field}"`;
+    else if (e.keyword !== 'anyOf') entry.other ??= `${what} "${field}" ${e.message ?? 'is invalid'}`;
+    fields.set(field, entry);
+  }
+  const sentences = [...fields].map(([field, { allowed, other }]) =>
+    allowed.length > 0 ? `${what} "${field}" must be one of: ${allowed.join(', ')}` : other,
+  );
+  return sentences.filter(Boolean).join('; ') || `invalid ${what}`;
 }

@@ -186,7 +186,10 @@ export class InferenceQueue {
     this.runningImages += inputs.length;
     try {
       const results = await this.options.scorer.predict(inputs, options);
-      this.updateTiming(performance.now() - started, inputs.length);
+      // Only scored images feed the estimate behind Retry-After: a refused file costs next to nothing, and a
+      // run of them would otherwise drive it to zero.
+      const scored = results.filter((result) => result.error === undefined).length;
+      if (scored > 0) this.updateTiming(performance.now() - started, scored);
       this.deliver(batch, owners, results);
     } catch (err) {
       for (const job of batch) this.settle(job, () => job.reject(err as Error));

@@ -61,7 +61,7 @@ async function readParts(
     }
     if (files.length >= options.limits.maxFiles) {
       part.file.resume();
-      throw new ApiError('too-many-files', `at most ${options.limits.maxFiles} files per request`);
+      throw new ApiError('too-many-files', tooManyFilesMessage(options.limits.maxFiles));
     }
     const bytes = await part.toBuffer();
     total += bytes.length;
@@ -74,6 +74,11 @@ async function readParts(
     files.push({ name: cleanName(part.filename, `image-${files.length + 1}`), bytes });
   }
   return files;
+}
+
+function tooManyFilesMessage(maxFiles: number): string {
+  if (maxFiles === 1) return 'this route takes one image per request; send several to /api/v1/predict/batch';
+  return `at most ${maxFiles} files per request; split the upload into several requests`;
 }
 
 /** The single image of a `POST /api/v1/predict` request. */

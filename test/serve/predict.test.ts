@@ -241,6 +241,11 @@ describe('scoring over HTTP', () => {
         payload: jpeg,
       });
       assertError(response, 400, 'bad-request');
+      // Once, with the values that work (Ajv alone says "must be equal to constant" once per literal).
+      assert.equal(
+        response.json().error.message,
+        'query parameter "heatmap" must be one of: 1, 0, true, false',
+      );
     });
   });
 
@@ -345,11 +350,9 @@ describe('scoring over HTTP', () => {
         const three = multipart(
           ['a', 'b', 'c'].map((name) => ({ field: 'images', filename: `${name}.jpeg`, data: jpeg })),
         );
-        assertError(
-          await few.inject({ method: 'POST', url: '/api/v1/predict/batch', ...three }),
-          413,
-          'too-many-files',
-        );
+        const tooMany = await few.inject({ method: 'POST', url: '/api/v1/predict/batch', ...three });
+        assertError(tooMany, 413, 'too-many-files');
+        assert.match(tooMany.json().error.message, /^at most 2 files per request/);
       } finally {
         await few.close();
       }

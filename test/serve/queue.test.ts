@@ -110,6 +110,28 @@ describe('InferenceQueue', () => {
     assert.equal(scorer.calls[2].options?.heatmaps, true);
   });
 
+  test('only scored images move the per-image time behind Retry-After', async () => {
+    const scorer = new FakeScorer({ autoRelease: false });
+    const queue = queueWith(scorer, { capacity: 8 });
+    const start = queue.stats().msPerImage;
+    // Files the scorer refuses (empty here, like a 415 in real life) finish fast; they must not count.
+    for (let i = 0; i < 5; i++) {
+      const refused = queue.run({ inputs: [input(`empty-${i}`, 0)], heatmaps: false });
+      await until(() => scorer.pendingCalls === 1);
+      scorer.release();
+      const [result] = await refused;
+      assert.equal(result.error?.code, 'empty');
+    }
+    assert.equal(queue.stats().msPerImage, start, 'refused files left the estimate alone');
+    assert.equal(queue.stats().completed, 5);
+    const scored = queue.run({ inputs: [input('slow')], heatmaps: false });
+    await until(() => scorer.pendingCalls === 1);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    scorer.release();
+    await scored;
+    assert.notEqual(queue.stats().msPerImage, start, 'a scored image moves it');
+  });
+
   test('a request that waits too long gets inference-timeout and leaves the queue', async () => {
     const scorer = new FakeScorer({ autoRelease: false });
     const queue = queueWith(scorer, { timeoutMs: 30 });
