@@ -5,10 +5,12 @@
  * Layout: `<dir>/<imageSize>/pack-<id>.bin` holds `imageSize * imageSize` bytes per image, back to back, and
  * `pack-<id>.json` lists the entries in the same order. A pack is written once (temporary name, then rename, index
  * last), never modified, so several processes can share a cache without locks; later packs win. An entry's key
- * is (absolute path, file size, mtime): an edited file simply misses and is decoded again.
+ * is (absolute path, file size, mtime): an edited file simply misses and is decoded again. A writer killed half
+ * way leaves a temporary file or a pack without its index; the next `open` deletes those once their writer is
+ * gone (every name carries the writer's process id).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageRecord } from '../core/types.ts';
 import { mapPool } from './pool.ts';
@@ -21,6 +23,10 @@ export const CACHE_DIR_ENV = 'CXR_CACHE_DIR';
 const MAX_PACKS = 8;
 /** Buffers per write call (below IOV_MAX on every platform). */
 const WRITE_BATCH = 256;
+/** A leftover whose writer process is gone is removed once it is this old (a live writer keeps mtime fresh). */
+const ORPHAN_GRACE_MS = 60_000;
+/** A leftover is removed after this long whatever its name says (a writer on another machine sharing the cache). */
+const ORPHAN_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 
 /** What is known about an image besides its pixels; stored with them so a cached pass needs no file reads. */
 export interface ImageInfo {
@@ -86,7 +92,9 @@ export class PixelCache {
   /** Loads the indexes of every pack for `imageSize` under `root`. Unreadable indexes are ignored. */
   static async open(root: string, imageSize: number): Promise<PixelCache> {
     const dir = path.join(root, String(imageSize));
-    const names = await readdir(dir).catch(() => [] as string[]);
+    let names = await readdir(dir).catch(() => [] as string[]);
+    const removed = await removeOrphans(dir, names);
+    if (removed.size > 0) names = names.filter((n) => !removed.has(n));
     const packs = names.filter((n) => /^pack-[\w-]+\.json$/.test(n)).sort();
     const locations = new Map<string, Location>();
     for (const name of packs) {
@@ -160,6 +168,7 @@ export class PixelCache {
       const merge = this.packs.length + 1 > MAX_PACKS;
       if (merge) entries = await this.mergeWith(entries);
       const id = `${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString('hex')}`;
+      // Names carry the writer's pid so a later open can tell a killed writer's leftovers from work in progress.
       await writePack(path.join(this.dir, `pack-${id}`), entries, this.imageSize);
       if (merge) await this.removeOldPacks();
       return null;
@@ -202,7 +211,7 @@ async function readIndex(file: string, imageSize: number): Promise<PackIndex | n
 
 /** Writes `<base>.bin` then `<base>.json`, each under a temporary name first, so readers never see half a pack. */
 async function writePack(base: string, entries: CacheEntry[], imageSize: number): Promise<void> {
-  const tmp = `.tmp-${randomBytes(4).toString('hex')}`;
+  const tmp = `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const handle = await open(`${base}.bin${tmp}`, 'w');
   try {
     for (let i = 0; i < entries.length; i += WRITE_BATCH) {
@@ -219,4 +228,47 @@ async function writePack(base: string, entries: CacheEntry[], imageSize: number)
   };
   await writeFile(`${base}.json${tmp}`, JSON.stringify(index));
   await rename(`${base}.json${tmp}`, `${base}.json`);
+}
+
+/** Whether a process with this id is running here (EPERM: it is, under another user). */
+function processRunning(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Deletes what killed writers left behind in `dir`: temporary files, a pack's pixels without its index, an index
+ * without its pixels. A leftover goes once its writer (the pid in its name) is no longer running and it has not
+ * been touched for a minute, or after a day in any case. Returns the names removed; failures are ignored (the
+ * cache only costs disk space, never correctness).
+ */
+async function removeOrphans(dir: string, names: string[]): Promise<Set<string>> {
+  const present = new Set(names);
+  const removed = new Set<string>();
+  const now = Date.now();
+  for (const name of names) {
+    const temp = /\.tmp-(?:(\d+)-)?[0-9a-f]+$/.exec(name);
+    const pack = /^(pack-[0-9a-z]+-(\d+)-[0-9a-f]+)\.(bin|json)$/.exec(name);
+    let pid: number | undefined;
+    if (temp) pid = temp[1] ? Number(temp[1]) : undefined;
+    else if (pack && !present.has(`${pack[1]}.${pack[3] === 'bin' ? 'json' : 'bin'}`)) pid = Number(pack[2]);
+    else continue;
+    const file = path.join(dir, name);
+    const info = await stat(file).catch(() => null);
+    if (!info) continue;
+    const age = now - info.mtimeMs;
+    const writerGone = pid !== undefined && !processRunning(pid);
+    if ((writerGone && age > ORPHAN_GRACE_MS) || age > ORPHAN_MAX_AGE_MS) {
+      await rm(file, { force: true }).then(
+        () => removed.add(name),
+        () => {},
+      );
+    }
+  }
+  return removed;
 }

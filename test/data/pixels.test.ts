@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -145,4 +146,41 @@ test('the cache folder comes from the option, then CXR_CACHE_DIR, then .cache/pi
     if (saved === undefined) delete process.env.CXR_CACHE_DIR;
     else process.env.CXR_CACHE_DIR = saved;
   }
+});
+
+test("what a killed writer left behind is deleted on the next open; a live writer's files are kept", async () => {
+  const root = await tempDir();
+  const dir = path.join(root, '8');
+  await mkdir(dir);
+  const cache = await PixelCache.open(root, 8);
+  const entry = {
+    key: 'a',
+    info: { width: 8, height: 8, format: 'png', sha256: 'x' },
+    pixels: new Uint8Array(64),
+  };
+  assert.equal(await cache.write([entry]), null);
+  const [pack] = (await readdir(dir)).filter((n) => n.endsWith('.json'));
+  // The pid of a process that has exited: what a writer killed mid-write leaves has its pid in the name.
+  const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+  const old = new Date(Date.now() - 5 * 60_000);
+  const leftovers = [
+    `pack-zz-${dead}-0a0a0a0a.bin`, // pixels renamed into place, killed before the index was written
+    `pack-zz-${dead}-0b0b0b0b.bin.tmp-${dead}-00ff00ff`, // killed while writing the pixels
+    `pack-zz-${dead}-0c0c0c0c.json`, // an index whose pixels are gone
+  ];
+  const inProgress = [
+    `pack-zz-${process.pid}-0d0d0d0d.bin`,
+    `pack-zz-${process.pid}-0e0e0e0e.bin.tmp-${process.pid}-11`,
+  ];
+  const fresh = `pack-zz-${dead}-0f0f0f0f.bin`; // a dead writer's file touched seconds ago: left for now
+  for (const name of [...leftovers, ...inProgress, fresh]) {
+    await writeFile(path.join(dir, name), new Uint8Array(64));
+    if (name !== fresh) await utimes(path.join(dir, name), old, old);
+  }
+  const reopened = await PixelCache.open(root, 8);
+  assert.equal(reopened.size, 1, 'the complete pack is still read');
+  assert.deepEqual(
+    (await readdir(dir)).sort(),
+    [pack.replace('.json', '.bin'), pack, ...inProgress, fresh].sort(),
+  );
 });
