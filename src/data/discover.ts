@@ -18,6 +18,7 @@ import {
 import { sniffFormat } from './decode.ts';
 import { parseImageName } from './names.ts';
 import { mapPool } from './pool.ts';
+import { entryKind, walkFiles } from './walk.ts';
 
 /** Split folder names recognised under the root (matched case-insensitively). */
 export const SPLIT_FOLDERS: readonly Exclude<SplitName, 'all'>[] = ['train', 'val', 'test'];
@@ -71,11 +72,12 @@ function matchClass(name: string): ClassName | null {
   return CLASS_NAMES.find((c) => c.toLowerCase() === name.toLowerCase()) ?? null;
 }
 
-function classFoldersIn(dir: string, entries: Dirent[], split: SplitName): ClassFolder[] {
+async function classFoldersIn(dir: string, entries: Dirent[], split: SplitName): Promise<ClassFolder[]> {
   const folders: ClassFolder[] = [];
   for (const e of entries) {
-    const label = e.isDirectory() ? matchClass(e.name) : null;
-    if (label) folders.push({ dir: path.join(dir, e.name), split, label });
+    const label = matchClass(e.name);
+    if (label && (await entryKind(dir, e)) === 'directory')
+      folders.push({ dir: path.join(dir, e.name), split, label });
   }
   return folders;
 }
@@ -93,11 +95,11 @@ async function findClassFolders(root: string): Promise<ClassFolder[]> {
   const folders: ClassFolder[] = [];
   for (const e of entries) {
     const split = SPLIT_FOLDERS.find((s) => s === e.name.toLowerCase());
-    if (!split || !e.isDirectory()) continue;
+    if (!split || (await entryKind(root, e)) !== 'directory') continue;
     const splitDir = path.join(root, e.name);
-    folders.push(...classFoldersIn(splitDir, await listDir(splitDir), split));
+    folders.push(...(await classFoldersIn(splitDir, await listDir(splitDir), split)));
   }
-  if (folders.length === 0) folders.push(...classFoldersIn(root, entries, 'all'));
+  if (folders.length === 0) folders.push(...(await classFoldersIn(root, entries, 'all')));
   if (folders.length === 0) {
     throw new Error(
       `no dataset found in ${root}: expected ${CLASS_NAMES.join('/')} folders, either directly or under ` +
@@ -107,16 +109,15 @@ async function findClassFolders(root: string): Promise<ClassFolder[]> {
   return folders;
 }
 
-/** Every non-hidden file under a class folder (sub-folders included), as candidates to check. */
-async function listCandidates(folder: ClassFolder, dir = folder.dir): Promise<Candidate[]> {
-  const out: Candidate[] = [];
-  for (const e of await listDir(dir)) {
-    if (e.name.startsWith('.')) continue;
-    const full = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await listCandidates(folder, full)));
-    else out.push({ path: full, split: folder.split, label: folder.label });
+/** Every non-hidden file under a class folder (sub-folders and symbolic links followed), as candidates. */
+async function listCandidates(folder: ClassFolder): Promise<Candidate[]> {
+  let files: string[];
+  try {
+    files = await walkFiles(folder.dir);
+  } catch (err) {
+    throw new Error(`cannot read dataset folder ${folder.dir}: ${fsErrorMessage(err)}`);
   }
-  return out;
+  return files.map((file) => ({ path: file, split: folder.split, label: folder.label }));
 }
 
 const readHeadFromDisk: ReadHead = async (file, length) => {

@@ -3,10 +3,11 @@
  * Only names are collected here; bytes are read when an input's batch is decoded, so memory stays flat for
  * folders of thousands of full-resolution images.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fsErrorMessage } from '../core/fs-errors.ts';
 import { DecodeError } from '../data/decode-error.ts';
+import { walkFiles } from '../data/walk.ts';
 import type { LazyPredictInput } from './types.ts';
 
 /**
@@ -40,20 +41,6 @@ function failingInput(name: string, message: string): LazyPredictInput {
 
 export function hasGlobSyntax(pattern: string): boolean {
   return /[*?[\]{}]/.test(pattern);
-}
-
-/** Walks `dir` recursively, in sorted order, skipping hidden entries; `keep` decides which files to return. */
-async function walk(dir: string, keep: (file: string) => boolean): Promise<string[]> {
-  const found: string[] = [];
-  const entries = await readdir(dir, { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const entry of entries) {
-    if (entry.name.startsWith('.')) continue;
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) found.push(...(await walk(full, keep)));
-    else if (entry.isFile() && keep(full)) found.push(full);
-  }
-  return found;
 }
 
 function looksLikeImage(file: string): boolean {
@@ -122,7 +109,7 @@ export async function globFiles(pattern: string): Promise<string[]> {
   const globs = segments.slice(firstGlob).map((s) => (s === '**' ? '**' : segmentRegExp(s)));
   const baseStat = await stat(base).catch(() => null);
   if (!baseStat?.isDirectory()) return [];
-  return walk(base, (file) => matchSegments(path.relative(base, file).split(path.sep), globs));
+  return walkFiles(base, { keep: (file) => matchSegments(path.relative(base, file).split(path.sep), globs) });
 }
 
 /**
@@ -141,7 +128,7 @@ export async function expandPaths(paths: string[]): Promise<LazyPredictInput[]> 
   for (const given of paths) {
     const info = await stat(given).catch(() => null);
     if (info?.isDirectory()) {
-      for (const file of await walk(given, looksLikeImage)) add(file);
+      for (const file of await walkFiles(given, { keep: looksLikeImage })) add(file);
     } else if (info) {
       add(given);
     } else if (hasGlobSyntax(given)) {

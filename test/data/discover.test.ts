@@ -113,3 +113,31 @@ test('a file without read permission is a bad file with the reason', async () =>
   assert.equal(result.records.length, 1);
   assert.deepEqual(result.bad, [{ path: locked, reason: 'cannot read file: permission denied' }]);
 });
+
+test('linked class folders, linked sub-folders and linked files are followed; a link loop is walked once', async () => {
+  const elsewhere = await tempDir();
+  await mkdir(path.join(elsewhere, 'normals', 'more'), { recursive: true });
+  await copyFile(SAMPLE_JPEG, path.join(elsewhere, 'normals', 'IM-0001-0001.jpeg'));
+  await copyFile(SAMPLE_JPEG, path.join(elsewhere, 'normals', 'more', 'IM-0002-0001.jpeg'));
+  await copyFile(SAMPLE_JPEG, path.join(elsewhere, 'person5_virus_9.jpeg'));
+  // A loop: a link inside the folder pointing back at it.
+  await symlink(path.join(elsewhere, 'normals'), path.join(elsewhere, 'normals', 'more', 'again'));
+  const dir = await tempDir();
+  await mkdir(path.join(dir, 'train', 'PNEUMONIA', 'sub'), { recursive: true });
+  await symlink(path.join(elsewhere, 'normals'), path.join(dir, 'train', 'NORMAL'));
+  await symlink(
+    path.join(elsewhere, 'person5_virus_9.jpeg'),
+    path.join(dir, 'train', 'PNEUMONIA', 'sub', 'p.jpeg'),
+  );
+  const linkedSplit = await tempDir();
+  await symlink(path.join(dir, 'train'), path.join(linkedSplit, 'train'));
+  for (const root of [dir, linkedSplit]) {
+    const { records, bad } = await discoverDataset(root);
+    assert.deepEqual(countBy(records), { 'train/NORMAL': 2, 'train/PNEUMONIA': 1 });
+    assert.deepEqual(
+      records.map((r) => path.relative(root, r.path)),
+      ['train/NORMAL/IM-0001-0001.jpeg', 'train/NORMAL/more/IM-0002-0001.jpeg', 'train/PNEUMONIA/sub/p.jpeg'],
+    );
+    assert.deepEqual(bad, []);
+  }
+});

@@ -1,6 +1,6 @@
 /** PATH expansion: files, recursive directories, globs, missing paths; bytes read only on demand. */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -35,6 +35,20 @@ describe('expandPaths', () => {
   test('walks directories recursively, in order, taking image-like files only', async () => {
     const inputs = await expandPaths([path.join(root, 'a')]);
     assert.deepEqual(names(inputs), ['a/deep/IM000001', 'a/deep/three.dcm', 'a/one.jpeg', 'a/two.PNG']);
+  });
+
+  test('follows linked folders and files inside a folder; a link loop is walked once', async () => {
+    const linked = path.join(root, 'linked');
+    await mkdir(linked);
+    await symlink(path.join(root, 'b'), path.join(linked, 'folder'));
+    await symlink(path.join(root, 'a', 'one.jpeg'), path.join(linked, 'file.jpeg'));
+    await symlink(linked, path.join(linked, 'loop'));
+    await symlink(path.join(root, 'gone.jpeg'), path.join(linked, 'dangling.jpeg'));
+    const inputs = await expandPaths([linked]);
+    assert.deepEqual(names(inputs), ['linked/dangling.jpeg', 'linked/file.jpeg', 'linked/folder/four.jpg']);
+    await assert.rejects(inputs[0].read(), /no such file or directory/);
+    assert.equal(new TextDecoder().decode(await inputs[1].read()), 'a/one.jpeg');
+    await rm(linked, { recursive: true });
   });
 
   test('an explicit file is taken whatever its extension; duplicates are dropped', async () => {
