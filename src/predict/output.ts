@@ -2,62 +2,42 @@
  * The worklist `cxr predict` writes: one row per input, in reading order (rank 1 first), as CSV or JSON.
  */
 import path from 'node:path';
+import { PROBABILITY_DIGITS, type WorklistRow } from './csv.ts';
 import type { PredictResult } from './types.ts';
 
 export type OutputFormat = 'csv' | 'json';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['csv', 'json'];
 
-/** One worklist row. `probability`/`label` are empty for a failed input, `error` for a scored one. */
-export interface WorklistRow {
-  path: string;
-  probability: number | null;
-  label: string | null;
-  rank: number;
-  /** Path of the Grad-CAM overlay PNG, when heatmaps were written. */
-  heatmap?: string | null;
-  warnings?: string[];
-  error?: { code: string; message: string } | null;
+export { csvColumns, csvField, formatCsv, type WorklistRow } from './csv.ts';
+
+/** Which threshold decided the labels and which model scored: every row carries both. */
+export interface RowContext {
+  threshold: number;
+  /** "name version" */
+  model: string;
 }
 
-/** Decimal places kept for probabilities: enough to separate ranks, few enough to read. */
-const PROBABILITY_DIGITS = 6;
-
-export function toRows(results: PredictResult[], heatmapPaths?: Map<string, string>): WorklistRow[] {
+export function toRows(
+  results: PredictResult[],
+  context: RowContext,
+  heatmapPaths?: Map<string, string>,
+): WorklistRow[] {
   return results.map((r) => {
+    const scored = r.probability !== undefined;
     const row: WorklistRow = {
       path: r.name,
-      probability: r.probability === undefined ? null : Number(r.probability.toFixed(PROBABILITY_DIGITS)),
+      probability: scored ? Number(r.probability!.toFixed(PROBABILITY_DIGITS)) : null,
       label: r.label ?? null,
+      flagged: scored ? r.probability! >= context.threshold : null,
       rank: r.rank,
+      threshold: context.threshold,
+      model: context.model,
     };
     if (heatmapPaths) row.heatmap = heatmapPaths.get(r.name) ?? null;
     if (r.warnings && r.warnings.length > 0) row.warnings = r.warnings;
     row.error = r.error ?? null;
     return row;
   });
-}
-
-/** Quotes a CSV field when it holds a comma, quote or line break (RFC 4180). */
-export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
-
-/** CSV with a header row; columns: path, probability, label, rank[, heatmap], error. */
-export function formatCsv(rows: WorklistRow[], options: { heatmaps: boolean }): string {
-  const header = ['path', 'probability', 'label', 'rank', ...(options.heatmaps ? ['heatmap'] : []), 'error'];
-  const lines = [header.join(',')];
-  for (const row of rows) {
-    const fields = [
-      row.path,
-      row.probability === null ? '' : row.probability.toFixed(PROBABILITY_DIGITS),
-      row.label ?? '',
-      String(row.rank),
-      ...(options.heatmaps ? [row.heatmap ?? ''] : []),
-      row.error ? `${row.error.code}: ${row.error.message}` : '',
-    ];
-    lines.push(fields.map(csvField).join(','));
-  }
-  return `${lines.join('\n')}\n`;
 }
 
 export function formatJson(rows: WorklistRow[]): string {

@@ -167,6 +167,7 @@ export class Predictor {
         rank: 0,
         ...warningsOf(item),
       };
+      if (scores!.cams) result.cam = scores!.cams[index];
       if (scores!.cams && item.preview) {
         result.heatmapPng = await renderOverlay({ image: item.preview, cam: scores!.cams[index] });
       }

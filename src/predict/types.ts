@@ -2,6 +2,7 @@
  * The inference contract shared by `cxr predict` (src/predict) and `cxr serve` (src/serve): one implementation,
  * two thin front ends.
  */
+import type { ClassActivationMap } from '../explain/gradcam.ts';
 
 /** One input to score: a name for reporting (a path, or an upload's file name) and its bytes. */
 export interface PredictInput {
@@ -19,6 +20,8 @@ export interface PredictResult {
   rank: number;
   /** Grad-CAM overlay as PNG bytes, at the original image's aspect ratio, when heatmaps were asked for. */
   heatmapPng?: Uint8Array;
+  /** The Grad-CAM map itself (normalised to [0, 1], model-input grid), when heatmaps were asked for. */
+  cam?: ClassActivationMap;
   /** Non-fatal notes (e.g. multi-frame DICOM). Never contains patient identifiers. */
   warnings?: string[];
   /** A clear, identifier-free reason the input could not be scored. */

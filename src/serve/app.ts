@@ -164,6 +164,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(predictRoutes);
   await app.register(modelRoutes);
   await app.register(sampleRoutes, { dir: options.samplesDir ?? DEFAULT_SAMPLES_DIR });
-  if (options.web !== false) await app.register(webRoutes, { bundle: options.webBundle });
+  if (options.web !== false) {
+    await app.register(webRoutes, { bundle: options.webBundle, modelDir: options.scorer.dir || undefined });
+  }
   return app;
 }

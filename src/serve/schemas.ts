@@ -51,6 +51,22 @@ export function isSet(flag: string | undefined): boolean {
   return flag === '1' || flag === 'true';
 }
 
+const CamSchema = Type.Object(
+  {
+    width: Type.Integer({ minimum: 1 }),
+    height: Type.Integer({ minimum: 1 }),
+    values: Type.Array(Type.Number({ minimum: 0, maximum: 1 }), {
+      description: 'Row-major, width × height values in [0, 1].',
+    }),
+  },
+  {
+    title: 'GradCamMap',
+    description:
+      'The Grad-CAM map behind `heatmap`, on the model input grid (the whole image stretched to a square), ' +
+      'scaled so the strongest cell of this image is 1. For clients that draw their own overlay.',
+  },
+);
+
 const scoredFields = {
   probability: Type.Number({
     minimum: 0,
@@ -62,6 +78,7 @@ const scoredFields = {
   }),
   threshold: Type.Number({ minimum: 0, maximum: 1, description: "The model's operating threshold." }),
   heatmap: Type.Optional(DataUrl),
+  cam: Type.Optional(CamSchema),
   preview: Type.Optional(DataUrl),
   warnings: Type.Optional(Type.Array(Type.String())),
 };
@@ -82,6 +99,7 @@ export const BatchItemSchema = Type.Object(
     probability: Type.Optional(Probability),
     label: Type.Optional(Label),
     heatmap: Type.Optional(DataUrl),
+    cam: Type.Optional(CamSchema),
     preview: Type.Optional(DataUrl),
     warnings: Type.Optional(Type.Array(Type.String())),
     error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
@@ -166,4 +184,5 @@ export type BatchItem = Static<typeof BatchItemSchema>;
 export type BatchResponse = Static<typeof BatchResponseSchema>;
 export type ModelInfo = Static<typeof ModelInfoSchema>;
 export type Health = Static<typeof HealthSchema>;
+export type GradCamMap = Static<typeof CamSchema>;
 export type SampleList = Static<typeof SampleListSchema>;

@@ -20,6 +20,8 @@ export interface Scorer {
   readonly metadata: ModelMetadata;
   /** MODEL_CARD.md contents, or null. */
   readonly modelCard: string | null;
+  /** The model's directory, when it was loaded from one: served to browsers that score on the device. */
+  readonly dir?: string;
   /** Scores every input; one bad input yields a result with `error`, never a rejection. */
   predict(inputs: PredictInput[], options?: ScoreOptions): Promise<PredictResult[]>;
   dispose(): void;

@@ -54,14 +54,19 @@ describe('cxr predict', () => {
     const run = await cxr(['predict', '--model', saved.dir, path.join(DICOM_FIXTURES, '*.jpeg')]);
     assert.equal(run.code, 0, run.stderr);
     const lines = run.stdout.trim().split('\n');
-    assert.equal(lines[0], 'path,probability,label,rank,error');
+    assert.equal(lines[0], 'path,probability,label,flag,rank,threshold,model,error');
     const rows = lines.slice(1).map((l) => l.split(','));
     assert.deepEqual(rows.map((r) => path.basename(r[0])).sort(), ['source-a.jpeg', 'source-b.jpeg']);
     assert.ok(Number(rows[0][1]) >= Number(rows[1][1]));
     assert.deepEqual(
-      rows.map((r) => r[3]),
+      rows.map((r) => r[4]),
       ['1', '2'],
     );
+    for (const row of rows) {
+      assert.equal(row[3], row[2] === 'PNEUMONIA' ? 'Flagged' : 'Not flagged');
+      assert.ok(Number(row[5]) > 0 && Number(row[5]) < 1, 'the threshold column holds the model threshold');
+      assert.match(row[6], /\S+ \S+/, 'the model column names the model and its version');
+    }
     assert.match(run.stderr, /scored 2 of 2 inputs/);
   });
 

@@ -90,7 +90,9 @@ async function predict(paths: string[], options: PredictCommandOptions): Promise
     bar.stop();
     predictor.dispose();
   }
-  const rows = toRows(results, heatmaps?.paths);
+  const { metadata } = predictor;
+  const context = { threshold: options.threshold ?? metadata.threshold, model: `${metadata.name} ${metadata.version}` };
+  const rows = toRows(results, context, heatmaps?.paths);
   const text = format === 'json' ? formatJson(rows) : formatCsv(rows, { heatmaps: heatmaps !== undefined });
   if (options.out) {
     await mkdir(path.dirname(path.resolve(options.out)), { recursive: true });

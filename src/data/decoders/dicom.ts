@@ -1,15 +1,16 @@
 /**
  * DICOM Part 10 files → 8-bit grey pixels, read with dicom-parser (no hand-written parser).
  *
+ * Browser-safe: the two things that need a platform library, inflating a deflated data set and decoding a JPEG
+ * baseline frame, come in as `DicomCodecs` (./dicom-codecs-node.ts on the server, the browser's own in
+ * src/web), so the web app reads DICOM with this same module when it scores on the device.
+ *
  * Patient privacy: this module reads only pixel-describing attributes (group 0028, the transfer syntax and the
  * pixel data). No value from any other element ever reaches a message, warning or output, so names, IDs and
  * birth dates cannot leak through errors.
  */
-import { inflateRawSync } from 'node:zlib';
 import dicomParser, { type DataSet, type Element } from 'dicom-parser';
-import sharp from 'sharp';
 import { DecodeError } from '../decode-error.ts';
-import { sharpDecodeError } from '../sharp-error.ts';
 import type { DecodedImage, DecodeOptions, ImageDecoder } from './decoder.ts';
 import {
   type DisplaySettings,
@@ -66,23 +67,52 @@ function parserMessage(err: unknown): string {
   return text.replace(/^dicomParser[.\w]*:?\s*/i, '').split('\n')[0];
 }
 
-/** Parses the data set; a deflated one is inflated with a size cap so it cannot be a decompression bomb. */
-function parseDataSet(bytes: Uint8Array, maxPixels: number): DataSet {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+/** What a platform supplies: raw-deflate inflation and JPEG baseline decoding. */
+export interface DicomCodecs {
+  /** Inflates a raw-deflate stream; throws a DecodeError 'too-large' when it would exceed `maxOutput` bytes. */
+  inflateRaw(deflated: Uint8Array, maxOutput: number): Promise<Uint8Array>;
+  /** Decodes an encapsulated JPEG baseline frame to grey values (colour → luminance). Throws DecodeError. */
+  decodeJpeg(frame: Uint8Array, maxPixels: number): Promise<{ width: number; height: number; values: Float32Array }>;
+}
+
+/** Thrown by the inflater hook to stop dicom-parser where the deflated data set starts. */
+class DeflatedAt {
+  constructor(readonly position: number) {}
+}
+
+function deflatedPosition(err: unknown): number | undefined {
+  const inner = (err as { exception?: unknown })?.exception ?? err;
+  return inner instanceof DeflatedAt ? inner.position : undefined;
+}
+
+/**
+ * Parses the data set. A deflated one is inflated first (asynchronously, with a size cap so it cannot be a
+ * decompression bomb) and parsed again from the inflated bytes.
+ */
+async function parseDataSet(bytes: Uint8Array, maxPixels: number, codecs: DicomCodecs): Promise<DataSet> {
   // Generous for a frame of maxPixels 16-bit RGB samples plus the header, still bounded.
   const maxInflated = maxPixels * 6 + 16 * 1024 * 1024;
-  try {
-    return dicomParser.parseDicom(buffer, {
-      inflater: (array: Uint8Array, position: number) => {
-        const inflated = inflateRawSync(array.subarray(position), { maxOutputLength: maxInflated });
-        return Buffer.concat([array.subarray(0, position), inflated]);
-      },
-    } as dicomParser.ParseDicomOptions);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException)?.code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new DecodeError('too-large', 'deflated DICOM data set inflates beyond the decoded pixel limit');
+  let inflated: Uint8Array | undefined;
+  for (;;) {
+    try {
+      return dicomParser.parseDicom(bytes as dicomParser.ByteArray, {
+        inflater: (array: Uint8Array, position: number) => {
+          if (!inflated) throw new DeflatedAt(position);
+          const full = new Uint8Array(position + inflated.length);
+          full.set(array.subarray(0, position));
+          full.set(inflated, position);
+          return full;
+        },
+      } as dicomParser.ParseDicomOptions);
+    } catch (err) {
+      const position = deflatedPosition(err);
+      if (position !== undefined && !inflated) {
+        inflated = await codecs.inflateRaw(bytes.subarray(position), maxInflated);
+        continue;
+      }
+      if (err instanceof DecodeError) throw err;
+      throw new DecodeError('corrupt', `corrupt or truncated DICOM: ${parserMessage(err)}`);
     }
-    throw new DecodeError('corrupt', `corrupt or truncated DICOM: ${parserMessage(err)}`);
   }
 }
 
@@ -205,23 +235,6 @@ function encapsulatedFrame(dataSet: DataSet, element: Element, frames: number): 
   }
 }
 
-/** An encapsulated JPEG baseline frame is an ordinary JPEG file: sharp decodes it (colour → luminance). */
-async function jpegFrame(
-  frame: Uint8Array,
-  maxPixels: number,
-): Promise<{ width: number; height: number; values: Float32Array }> {
-  try {
-    const { data, info } = await sharp(frame, { limitInputPixels: maxPixels, failOn: 'error' })
-      .toColourspace('b-w')
-      .extractChannel(0)
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    return { width: info.width, height: info.height, values: Float32Array.from(data) };
-  } catch (err) {
-    throw sharpDecodeError(err, frame, 'jpeg', 'JPEG frame in DICOM');
-  }
-}
-
 /** A JPEG lossless frame, read like native pixel data with the sample size the codec produced. */
 function losslessFrame(frame: Uint8Array, layout: PixelLayout, maxPixels: number): Float32Array {
   const decoded = decodeJpegLossless(frame, maxPixels);
@@ -273,12 +286,13 @@ async function readFirstFrame(
   syntax: TransferSyntax,
   layout: PixelLayout,
   maxPixels: number,
+  codecs: DicomCodecs,
 ): Promise<StoredFrame> {
   const element = pixelDataElement(dataSet);
   const frames = numberOfFrames(dataSet);
   const size = { width: layout.columns, height: layout.rows };
   if (syntax.encoding === 'jpeg-baseline') {
-    const decoded = await jpegFrame(encapsulatedFrame(dataSet, element, frames), maxPixels);
+    const decoded = await codecs.decodeJpeg(encapsulatedFrame(dataSet, element, frames), maxPixels);
     return { ...decoded, bitsStored: 8 };
   }
   if (syntax.encoding === 'jpeg-lossless') {
@@ -297,21 +311,25 @@ function numberOfFrames(dataSet: DataSet): number {
   return Math.max(1, dataSet.intString(TAG.numberOfFrames) ?? 1);
 }
 
-async function decodeDicom(bytes: Uint8Array, options: Required<DecodeOptions>): Promise<DecodedImage> {
-  const dataSet = parseDataSet(bytes, options.maxPixels);
+async function decodeDicom(
+  bytes: Uint8Array,
+  options: Required<DecodeOptions>,
+  codecs: DicomCodecs,
+): Promise<DecodedImage> {
+  const dataSet = await parseDataSet(bytes, options.maxPixels, codecs);
   const uid = (dataSet.string(TAG.transferSyntaxUid) ?? '').replace(/[^0-9.]/g, '');
   const syntax = transferSyntax(uid);
   if (syntax.encoding === 'unsupported') throw unsupportedSyntax(syntax);
   pixelDataElement(dataSet);
   const layout = readLayout(dataSet, syntax, options.maxPixels);
-  const frame = await readFirstFrame(dataSet, syntax, layout, options.maxPixels);
+  const frame = await readFirstFrame(dataSet, syntax, layout, options.maxPixels, codecs);
   const data = toDisplayPixels(frame.values, readDisplaySettings(dataSet, layout, frame.bitsStored));
   const frames = numberOfFrames(dataSet);
   const warnings = frames > 1 ? [`multi-frame DICOM: using frame 1 of ${frames}`] : [];
   return { width: frame.width, height: frame.height, data, format: 'dicom', warnings };
 }
 
-/** The DICOM decoder (an entry of the decoder list in ./index.ts). */
-export function createDicomDecoder(): ImageDecoder {
-  return { name: 'dicom', sniff: isDicom, decode: decodeDicom };
+/** The DICOM decoder (an entry of the decoder list in ./index.ts), with the platform's codecs. */
+export function createDicomDecoder(codecs: DicomCodecs): ImageDecoder {
+  return { name: 'dicom', sniff: isDicom, decode: (bytes, options) => decodeDicom(bytes, options, codecs) };
 }

@@ -5,5 +5,6 @@
  */
 import type { ImageDecoder } from './decoder.ts';
 import { createDicomDecoder } from './dicom.ts';
+import { nodeDicomCodecs } from './dicom-codecs-node.ts';
 
-export const PLUGIN_DECODERS: readonly ImageDecoder[] = [createDicomDecoder()];
+export const PLUGIN_DECODERS: readonly ImageDecoder[] = [createDicomDecoder(nodeDicomCodecs)];

@@ -52,6 +52,27 @@ function describeUploads(document: OpenApiDocument, maxUploadBytes: number): Ope
   return document;
 }
 
+/**
+ * The docs page's CSP: swagger-ui's own, less what breaks it. `upgrade-insecure-requests` made a browser on
+ * another machine (plain http, not loopback) fetch every asset over https, which this server does not speak, so
+ * /docs was blank there; swagger-ui sets inline styles (style hashes cannot allow those, 'unsafe-inline' can,
+ * and only on this page, which shows no patient data); and nothing may come from other hosts.
+ */
+export function docsContentSecurityPolicy(header: string): string {
+  return header
+    .split(';')
+    .map((directive) => directive.trim())
+    .filter((directive) => directive !== '' && directive !== 'upgrade-insecure-requests')
+    .map((directive) => {
+      const [name] = directive.split(/\s+/);
+      if (name === 'style-src') return "style-src 'self' 'unsafe-inline'";
+      if (name === 'font-src') return "font-src 'self' data:";
+      if (name === 'img-src') return "img-src 'self' data:";
+      return directive;
+    })
+    .join('; ');
+}
+
 async function openApiPlugin(app: FastifyInstance, options: { maxUploadBytes: number; version: string }) {
   await app.register(swagger, {
     openapi: {
@@ -83,6 +104,7 @@ async function openApiPlugin(app: FastifyInstance, options: { maxUploadBytes: nu
     // No validator badge: it would call an external service.
     uiConfig: { validatorUrl: null, deepLinking: true },
     staticCSP: true,
+    transformStaticCSP: docsContentSecurityPolicy,
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }

@@ -12,6 +12,7 @@ import {
   type BatchItem,
   BatchResponseSchema,
   errorResponses,
+  type GradCamMap,
   isSet,
   type ModelRef,
   type PredictQuery,
@@ -32,9 +33,13 @@ async function imageFields(
   app: FastifyInstance,
   result: PredictResult,
   options: { bytes: Uint8Array; preview: boolean },
-): Promise<{ heatmap?: string; preview?: string }> {
-  const fields: { heatmap?: string; preview?: string } = {};
+): Promise<{ heatmap?: string; cam?: GradCamMap; preview?: string }> {
+  const fields: { heatmap?: string; cam?: GradCamMap; preview?: string } = {};
   if (result.heatmapPng) fields.heatmap = dataUrl(result.heatmapPng, 'image/png');
+  if (result.cam) {
+    const { width, height, data } = result.cam;
+    fields.cam = { width, height, values: Array.from(data, (v) => Math.round(v * 1e4) / 1e4) };
+  }
   if (options.preview)
     fields.preview = await renderPreview(options.bytes, { maxPixels: app.limits.maxPixels });
   return fields;
