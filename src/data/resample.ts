@@ -16,7 +16,12 @@ import type { GrayImage } from '../core/types.ts';
  * The factor by which sharp has libjpeg shrink a JPEG while decoding it for a `width` x `height` → `target` x
  * `target` stretch (sharp's pipeline: the common shrink of both axes, 8/4/2, lowered when it is exactly the shrink).
  */
-export function jpegShrinkFactor(width: number, height: number, targetWidth: number, targetHeight: number): number {
+export function jpegShrinkFactor(
+  width: number,
+  height: number,
+  targetWidth: number,
+  targetHeight: number,
+): number {
   const shrink = Math.min(width / targetWidth, height / targetHeight);
   let factor = shrink >= 8 ? 8 : shrink >= 4 ? 4 : shrink >= 2 ? 2 : 1;
   // sharp avoids known libjpeg rounding errors when the shrink is exactly the factor.

@@ -2,9 +2,9 @@
  * The browser's client for the HTTP API. Types come from the server's schemas (type-only imports, so no
  * server code reaches the bundle). A full queue (503) is retried after the server's Retry-After.
  */
-import type { ErrorResponse, ModelInfo, PredictResponse, SampleList } from '../serve/schemas.ts';
+import type { ErrorResponse, GradCamMap, ModelInfo, PredictResponse, SampleList } from '../serve/schemas.ts';
 
-export type { ModelInfo, PredictResponse, SampleList };
+export type { GradCamMap, ModelInfo, PredictResponse, SampleList };
 
 /** An error answer from the API, or a network failure (code `network`). */
 export class ApiRequestError extends Error {
@@ -76,9 +76,9 @@ export function listSamples(): Promise<SampleList> {
 }
 
 /** Downloads a bundled sample as a File, as if the user had picked it. */
-export async function fetchSample(url: string, name: string): Promise<File> {
+export async function fetchSample(url: string, name: string, lastModified?: number): Promise<File> {
   const response = await fetch(url);
   if (!response.ok) throw await errorFrom(response);
   const blob = await response.blob();
-  return new File([blob], name, { type: blob.type });
+  return new File([blob], name, { type: blob.type, lastModified });
 }

@@ -1,17 +1,15 @@
-/** How numbers and model settings are worded in the app. */
+/** How numbers and model settings are worded in the app (probabilities and flags: src/core/format.ts). */
+import { formatProbability, thresholdSentence as sentence } from '../core/format.ts';
 import type { ModelInfo } from './api.ts';
 
-/** 0.8312 → "83.1%" */
+export { flagText, formatProbability, formatRate } from '../core/format.ts';
+
+/** A probability for display: ">99%" / "<1%" at the ends. */
 export function percent(p: number, digits = 1): string {
-  return `${(p * 100).toFixed(digits)}%`;
+  return formatProbability(p, digits);
 }
 
-/** Threshold as both a probability and a percentage: "0.420 (42.0%)". */
-export function thresholdText(threshold: number): string {
-  return `${threshold.toFixed(3)} (${percent(threshold)})`;
-}
-
-/** One plain sentence on how probabilities were calibrated. */
+/** One plain sentence on how probabilities were calibrated (the model page). */
 export function calibrationText(model: Pick<ModelInfo, 'calibration'>): string {
   const { method, temperature } = model.calibration;
   if (method === 'none' || temperature === 1) {
@@ -20,12 +18,15 @@ export function calibrationText(model: Pick<ModelInfo, 'calibration'>): string {
   return `Probabilities are calibrated by temperature scaling (T = ${temperature.toFixed(3)}, fitted on the validation split).`;
 }
 
-/** One plain sentence on the operating threshold. */
-export function thresholdSentence(model: Pick<ModelInfo, 'threshold' | 'thresholdRule'>): string {
-  return (
-    `Label PNEUMONIA at a probability of ${thresholdText(model.threshold)} or more, NORMAL below ` +
-    `(threshold rule “${model.thresholdRule}”, chosen on the validation split).`
-  );
+/** Validation sensitivity at the stored threshold, when the model carries it. */
+export function validationSensitivity(model: Pick<ModelInfo, 'metrics'>): number | undefined {
+  const value = model.metrics?.sensitivity;
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/** "Flagged at ≥ 65.9%. On validation images this caught 95% of pneumonia." */
+export function thresholdSentence(model: Pick<ModelInfo, 'threshold' | 'metrics'>): string {
+  return sentence(model.threshold, validationSensitivity(model));
 }
 
 /** "1.2 MB", "340 KB" */

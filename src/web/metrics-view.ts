@@ -3,7 +3,7 @@
  * bootstrap intervals, a confusion matrix); anything else is shown as a plain key/value list.
  */
 import { h } from './dom.ts';
-import { metricValue, percent } from './format.ts';
+import { formatRate, metricValue } from './format.ts';
 
 interface MetricRow {
   key: string;
@@ -14,10 +14,10 @@ interface MetricRow {
 }
 
 const KNOWN_METRICS: MetricRow[] = [
-  { key: 'sensitivity', label: 'Sensitivity', kind: 'rate', hint: 'pneumonia images labelled PNEUMONIA' },
-  { key: 'specificity', label: 'Specificity', kind: 'rate', hint: 'normal images labelled NORMAL' },
-  { key: 'precision', label: 'Precision (PPV)', kind: 'rate', hint: 'PNEUMONIA labels that were pneumonia' },
-  { key: 'npv', label: 'NPV', kind: 'rate', hint: 'NORMAL labels that were normal' },
+  { key: 'sensitivity', label: 'Sensitivity', kind: 'rate', hint: 'pneumonia images flagged' },
+  { key: 'specificity', label: 'Specificity', kind: 'rate', hint: 'normal images not flagged' },
+  { key: 'precision', label: 'Precision (PPV)', kind: 'rate', hint: 'flagged images that were pneumonia' },
+  { key: 'npv', label: 'NPV', kind: 'rate', hint: 'unflagged images that were normal' },
   { key: 'accuracy', label: 'Accuracy', kind: 'rate' },
   { key: 'f1', label: 'F1', kind: 'score' },
   { key: 'rocAuc', label: 'ROC AUC', kind: 'score', hint: 'threshold-free ranking quality' },
@@ -29,7 +29,7 @@ const KNOWN_METRICS: MetricRow[] = [
 
 function show(value: unknown, kind: MetricRow['kind']): string {
   if (typeof value !== 'number' || !Number.isFinite(value)) return '—';
-  return kind === 'rate' ? percent(value) : value.toFixed(3);
+  return kind === 'rate' ? formatRate(value) : value.toFixed(3);
 }
 
 function interval(value: unknown, kind: MetricRow['kind']): string {
@@ -111,8 +111,8 @@ function confusionTable(confusion: Record<string, unknown>): HTMLElement {
         'tr',
         {},
         h('td', {}),
-        h('th', { scope: 'col' }, 'Labelled PNEUMONIA'),
-        h('th', { scope: 'col' }, 'Labelled NORMAL'),
+        h('th', { scope: 'col' }, 'Flagged'),
+        h('th', { scope: 'col' }, 'Not flagged'),
       ),
     ),
     h(

@@ -1,7 +1,7 @@
-/** The model page: what the loaded model is, its operating point, validation metrics, and its model card. */
+/** The model page: what the loaded model is, its operating point and calibration, validation metrics, its card. */
 import type { ModelInfo } from './api.ts';
 import { h, replaceChildren } from './dom.ts';
-import { calibrationText, thresholdSentence, thresholdText } from './format.ts';
+import { calibrationText, thresholdSentence } from './format.ts';
 import { renderMarkdown } from './markdown.ts';
 import { renderMetrics } from './metrics-view.ts';
 
@@ -22,6 +22,26 @@ function summaryList(model: ModelInfo): HTMLElement {
   );
 }
 
+function operatingPoint(model: ModelInfo): HTMLElement {
+  return h(
+    'section',
+    { class: 'card' },
+    h('h2', {}, 'Operating point'),
+    h('p', { class: 'big-number' }, `≥ ${(model.threshold * 100).toFixed(1)}%`),
+    h('p', {}, thresholdSentence(model)),
+    h(
+      'dl',
+      { class: 'facts-list' },
+      h('dt', {}, 'Threshold'),
+      h('dd', {}, h('code', {}, model.threshold.toFixed(4))),
+      h('dt', {}, 'How it was chosen'),
+      h('dd', {}, h('code', { class: 'wrap' }, model.thresholdRule)),
+      h('dt', {}, 'Calibration'),
+      h('dd', {}, calibrationText(model)),
+    ),
+  );
+}
+
 export function renderModelPage(container: HTMLElement, model: ModelInfo | null, error?: string): void {
   if (!model) {
     replaceChildren(container, h('p', { class: 'error-text' }, error ?? 'Loading the model…'));
@@ -34,14 +54,7 @@ export function renderModelPage(container: HTMLElement, model: ModelInfo | null,
       'div',
       { class: 'model-grid' },
       h('section', { class: 'card' }, h('h2', {}, 'Summary'), summaryList(model)),
-      h(
-        'section',
-        { class: 'card' },
-        h('h2', {}, 'Operating point'),
-        h('p', { class: 'big-number' }, thresholdText(model.threshold)),
-        h('p', {}, thresholdSentence(model)),
-        h('p', {}, calibrationText(model)),
-      ),
+      operatingPoint(model),
     ),
     h('section', { class: 'card' }, h('h2', {}, 'Validation metrics'), renderMetrics(model.metrics)),
     h(

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { flagText, formatProbability, formatRate, isFlagged, thresholdSentence } from '../../src/core/format.ts';
+import {
+  flagText,
+  formatProbability,
+  formatRate,
+  isFlagged,
+  thresholdSentence,
+} from '../../src/core/format.ts';
 
 test('probabilities never read as certainty at the ends', () => {
   assert.equal(formatProbability(0.99997), '>99%');

@@ -57,7 +57,9 @@ for (const sample of SAMPLES) {
 test('a PNG (no shrink-on-load) matches libvips’ resize', async () => {
   const full = await decodeGray(new Uint8Array(await readFile(path.resolve('samples', SAMPLES[0]))));
   const png = new Uint8Array(
-    await sharp(full.data, { raw: { width: full.width, height: full.height, channels: 1 } }).png().toBuffer(),
+    await sharp(full.data, { raw: { width: full.width, height: full.height, channels: 1 } })
+      .png()
+      .toBuffer(),
   );
   const server = (await decodeResized(png, 112)).pixels;
   const { mean, max } = differences(server, modelInputPixels(full, 'png', 112));

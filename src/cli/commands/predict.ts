@@ -91,7 +91,10 @@ async function predict(paths: string[], options: PredictCommandOptions): Promise
     predictor.dispose();
   }
   const { metadata } = predictor;
-  const context = { threshold: options.threshold ?? metadata.threshold, model: `${metadata.name} ${metadata.version}` };
+  const context = {
+    threshold: options.threshold ?? metadata.threshold,
+    model: `${metadata.name} ${metadata.version}`,
+  };
   const rows = toRows(results, context, heatmaps?.paths);
   const text = format === 'json' ? formatJson(rows) : formatCsv(rows, { heatmaps: heatmaps !== undefined });
   if (options.out) {

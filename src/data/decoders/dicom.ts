@@ -72,7 +72,10 @@ export interface DicomCodecs {
   /** Inflates a raw-deflate stream; throws a DecodeError 'too-large' when it would exceed `maxOutput` bytes. */
   inflateRaw(deflated: Uint8Array, maxOutput: number): Promise<Uint8Array>;
   /** Decodes an encapsulated JPEG baseline frame to grey values (colour → luminance). Throws DecodeError. */
-  decodeJpeg(frame: Uint8Array, maxPixels: number): Promise<{ width: number; height: number; values: Float32Array }>;
+  decodeJpeg(
+    frame: Uint8Array,
+    maxPixels: number,
+  ): Promise<{ width: number; height: number; values: Float32Array }>;
 }
 
 /** Thrown by the inflater hook to stop dicom-parser where the deflated data set starts. */
@@ -95,15 +98,18 @@ async function parseDataSet(bytes: Uint8Array, maxPixels: number, codecs: DicomC
   let inflated: Uint8Array | undefined;
   for (;;) {
     try {
-      return dicomParser.parseDicom(bytes as dicomParser.ByteArray, {
-        inflater: (array: Uint8Array, position: number) => {
-          if (!inflated) throw new DeflatedAt(position);
-          const full = new Uint8Array(position + inflated.length);
-          full.set(array.subarray(0, position));
-          full.set(inflated, position);
-          return full;
-        },
-      } as dicomParser.ParseDicomOptions);
+      return dicomParser.parseDicom(
+        bytes as dicomParser.ByteArray,
+        {
+          inflater: (array: Uint8Array, position: number) => {
+            if (!inflated) throw new DeflatedAt(position);
+            const full = new Uint8Array(position + inflated.length);
+            full.set(array.subarray(0, position));
+            full.set(inflated, position);
+            return full;
+          },
+        } as dicomParser.ParseDicomOptions,
+      );
     } catch (err) {
       const position = deflatedPosition(err);
       if (position !== undefined && !inflated) {

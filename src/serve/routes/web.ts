@@ -108,7 +108,9 @@ async function modelFiles(dir: string): Promise<string[]> {
   const manifest = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as {
     weightsManifest?: { paths: string[] }[];
   };
-  const weights = (manifest.weightsManifest ?? []).flatMap((group) => group.paths);
+  const weights = (manifest.weightsManifest ?? []).flatMap((group) =>
+    group.paths.map((p) => p.replace(/^\.\//, '')),
+  );
   return ['model.json', 'metadata.json', ...weights.filter((name) => /^[\w.-]+$/.test(name))];
 }
 
@@ -210,7 +212,9 @@ export default async function webRoutes(app: FastifyInstance, options: WebRoutes
     if (!options.modelDir || !served.includes(file)) {
       throw new ApiError(
         'not-found',
-        options.modelDir ? `no model file ${file}` : 'this server does not offer its model for on-device scoring',
+        options.modelDir
+          ? `no model file ${file}`
+          : 'this server does not offer its model for on-device scoring',
       );
     }
     const body = await readFile(path.join(options.modelDir, file));
