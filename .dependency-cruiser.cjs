@@ -22,7 +22,9 @@ const ABOVE_FLOORS = [...WORKFLOWS, 'serve', 'cli', 'web'];
  * with the server's own code (src/web/device.ts).
  */
 const BROWSER_SAFE = [
-  '^src/core/(types|progress|format)\\.ts$',
+  '^src/core/(types|progress|format|random)\\.ts$',
+  // The pure metric library (intervals and their formatting, the metrics block's types the metadata uses).
+  '^src/metrics/[^/]+\\.ts$',
   '^src/model/(infer|metadata)\\.ts$',
   '^src/data/(resample|decode-error)\\.ts$',
   '^src/data/decoders/(dicom|dicom-pixels|transfer-syntaxes|jpeg-lossless|decoder)\\.ts$',

@@ -9,6 +9,7 @@ import { reliabilityBins } from '../metrics/calibration.ts';
 import { prCurve } from '../metrics/pr.ts';
 import { rocCurve } from '../metrics/roc.ts';
 import type { ThresholdMetrics } from '../metrics/summary.ts';
+import { describeCalibration } from '../model/metadata.ts';
 import { renderChart } from '../report/chart.ts';
 import { type Figure, htmlReport, type ReportSection } from '../report/html.ts';
 import { metricsTableBlock } from '../report/metrics-table.ts';
@@ -182,7 +183,7 @@ export async function buildEvaluationReport(result: EvaluationResult, dataDir: s
             ['images scored', metrics.n],
             ['split', result.split],
             ['threshold', `${fmt(metrics.threshold, 4)} (${metadata.thresholdRule})`],
-            ['temperature', fmt(metadata.calibration.temperature)],
+            ['calibration', describeCalibration(metadata.calibration)],
           ],
         },
         ...result.warnings

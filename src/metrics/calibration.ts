@@ -137,3 +137,73 @@ export function fitTemperature(labels: ArrayLike<number>, logits: ArrayLike<numb
   }
   return 2 / (lo + hi);
 }
+
+/** Platt scaling parameters: p = sigmoid(a · logit + b). */
+export interface PlattParameters {
+  a: number;
+  b: number;
+}
+
+/**
+ * Fits Platt scaling p = sigmoid(a · z + b) to logits z by Newton's method with a backtracking line search
+ * (Lin, Lin & Weng 2007). Targets are Platt's smoothed labels, (N₊ + 1)/(N₊ + 2) for positives and 1/(N₋ + 2)
+ * for negatives, which keep the optimum finite on separable data and pull a small set a little towards 0.5.
+ * Starts from the identity (a = 1, b = 0).
+ */
+export function fitPlatt(labels: ArrayLike<number>, logits: ArrayLike<number>): PlattParameters {
+  checkBinaryInput(labels, logits, 'Platt scaling');
+  const n = labels.length;
+  let positives = 0;
+  for (let i = 0; i < n; i++) positives += labels[i];
+  const high = (positives + 1) / (positives + 2);
+  const low = 1 / (n - positives + 2);
+  const target = (i: number) => (labels[i] === 1 ? high : low);
+  const objective = (a: number, b: number): number => {
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      const z = a * logits[i] + b;
+      const softplus = z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+      sum += softplus - target(i) * z;
+    }
+    return sum;
+  };
+  let a = 1;
+  let b = 0;
+  let value = objective(a, b);
+  for (let iteration = 0; iteration < 100; iteration++) {
+    let ga = 0;
+    let gb = 0;
+    let haa = 1e-12;
+    let hab = 0;
+    let hbb = 1e-12;
+    for (let i = 0; i < n; i++) {
+      const p = sigmoid(a * logits[i] + b);
+      const r = p - target(i);
+      const w = p * (1 - p);
+      ga += r * logits[i];
+      gb += r;
+      haa += w * logits[i] * logits[i];
+      hab += w * logits[i];
+      hbb += w;
+    }
+    if (Math.abs(ga) < 1e-9 * n && Math.abs(gb) < 1e-9 * n) break;
+    const det = haa * hbb - hab * hab;
+    const da = -(hbb * ga - hab * gb) / det;
+    const db = -(haa * gb - hab * ga) / det;
+    let step = 1;
+    let improved = false;
+    while (step >= 1e-10) {
+      const next = objective(a + step * da, b + step * db);
+      if (next < value + 1e-4 * step * (ga * da + gb * db)) {
+        a += step * da;
+        b += step * db;
+        value = next;
+        improved = true;
+        break;
+      }
+      step /= 2;
+    }
+    if (!improved) break;
+  }
+  return { a, b };
+}

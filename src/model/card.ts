@@ -3,57 +3,18 @@
  * Sections follow the usual model-card outline: details, intended use, data and its limits, metrics, training,
  * reproduction, caveats.
  */
-import { formatInterval } from '../metrics/intervals.ts';
 import { ARCHITECTURES } from './architectures.ts';
-import type { ModelMetadata, TrainingSummary } from './metadata.ts';
-
-type Interval = [number | null, number | null];
-
-/** The subset of the metrics block the card shows. */
-interface CardMetrics {
-  n?: number;
-  accuracy?: number | null;
-  sensitivity?: number | null;
-  specificity?: number | null;
-  precision?: number | null;
-  npv?: number | null;
-  rocAuc?: number | null;
-  prAuc?: number | null;
-  ece?: number | null;
-  ci95?: Partial<Record<'accuracy' | 'sensitivity' | 'specificity' | 'rocAuc', Interval>>;
-}
+import { performanceSection } from './card-performance.ts';
+import { describeCalibration, type ModelMetadata, type TrainingSummary } from './metadata.ts';
 
 function num(x: number | null | undefined, digits = 3): string {
   return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : 'n/a';
-}
-
-function interval(ci: Interval | undefined): string {
-  return formatInterval(ci);
 }
 
 function duration(seconds: number | undefined): string {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return 'unknown';
   const m = Math.floor(seconds / 60);
   return m > 0 ? `${m} min ${Math.round(seconds % 60)} s` : `${Math.round(seconds)} s`;
-}
-
-function metricsTable(m: CardMetrics): string {
-  const ci = m.ci95 ?? {};
-  const rows: [string, number | null | undefined, Interval | undefined][] = [
-    ['Accuracy', m.accuracy, ci.accuracy],
-    ['Sensitivity (recall of PNEUMONIA)', m.sensitivity, ci.sensitivity],
-    ['Specificity (recall of NORMAL)', m.specificity, ci.specificity],
-    ['Precision (PPV)', m.precision, undefined],
-    ['NPV', m.npv, undefined],
-    ['ROC-AUC', m.rocAuc, ci.rocAuc],
-    ['PR-AUC (average precision)', m.prAuc, undefined],
-    ['Expected calibration error (10 bins)', m.ece, undefined],
-  ];
-  return [
-    '| Metric | Value | 95% CI |',
-    '|---|---|---|',
-    ...rows.map(([name, value, c]) => `| ${name} | ${num(value)} | ${interval(c)} |`),
-  ].join('\n');
 }
 
 function detailsSection(md: ModelMetadata): string {
@@ -63,8 +24,8 @@ function detailsSection(md: ModelMetadata): string {
 - **Name / version:** ${md.name} ${md.version}, created ${md.createdAt}
 - **Architecture:** \`${md.architecture}\`${arch ? ` — ${arch.description}` : ''}
 - **Input:** ${md.preprocessing.imageSize}×${md.preprocessing.imageSize} grey-scale, image stretched to a square (aspect ratio not kept), grey values 0–255 (scaled inside the model)
-- **Output:** calibrated probability of ${md.positiveClass} (temperature scaling, T = ${num(md.calibration.temperature)})
-- **Operating threshold:** ${num(md.threshold, 4)} (${md.thresholdRule}, chosen on validation data); at or above it an image is flagged for early reading
+- **Output:** calibrated probability of ${md.positiveClass} (${describeCalibration(md.calibration)}${md.recalibration ? `, refitted on ${md.recalibration.n} local images` : ''})
+- **Operating threshold:** ${num(md.threshold, 4)} (${md.thresholdRule}, chosen on ${md.recalibration?.thresholdRule ? 'the local site-calibration images' : 'validation data'}); at or above it an image is flagged for early reading
 - **Seed:** ${md.seed}
 - **Software:** ${Object.entries(md.versions)
     .map(([k, v]) => `${k} ${v}`)
@@ -98,18 +59,6 @@ function dataSection(md: ModelMetadata): string {
   be harder than any split carved from training data.`;
 }
 
-function metricsSection(md: ModelMetadata): string {
-  const m = md.metrics as CardMetrics | undefined;
-  if (!m) return '## Validation metrics\n\nNot recorded.';
-  return `## Validation metrics
-
-On ${m.n ?? 'the'} validation images, at the stored threshold, with 95% confidence intervals from a 1,000-sample
-stratified bootstrap. The threshold and the temperature were fitted on these same images, so sensitivity and
-specificity here are optimistic; measure on held-out data (\`cxr evaluate\`) before relying on them.
-
-${metricsTable(m)}`;
-}
-
 function trainingSection(t: Partial<TrainingSummary>): string {
   const threads = t.machine?.threads ? `, ${t.machine.threads} thread(s)` : '';
   const machine = t.machine
@@ -141,7 +90,7 @@ slightly across CPUs and TF.js versions. Evaluate with
 const CAVEATS = `## Caveats and recommendations
 
 - Probabilities are calibrated on validation data from the training centre; they drift on other populations.
-  Re-check calibration and the threshold locally before use.
+  Re-check calibration and the threshold locally before use (\`cxr evaluate --attach\`, then \`cxr calibrate\`).
 - The threshold favours sensitivity (missing pneumonia costs more than reading a normal image early); expect more
   false alarms than misses.
 - Performance has not been measured per sex, age group, pneumonia subtype or image quality.`;
@@ -155,7 +104,7 @@ export function renderModelCard(metadata: ModelMetadata): string {
     detailsSection(metadata),
     INTENDED_USE,
     dataSection(metadata),
-    metricsSection(metadata),
+    performanceSection(metadata),
     trainingSection(training),
     reproduceSection(training),
     CAVEATS,

@@ -81,12 +81,22 @@ export async function predictRawProbabilities(
 
 const EPS = 1e-7;
 
-/** Applies temperature scaling to one raw sigmoid output: p = sigmoid(logit(raw) / temperature). */
+function sigmoid(z: number): number {
+  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+}
+
+/**
+ * Calibrates one raw sigmoid output: temperature scaling p = sigmoid(logit(raw) / T), or Platt scaling
+ * p = sigmoid(a · logit(raw) + b). Raw outputs are clipped to [1e-7, 1 − 1e-7] before the logit.
+ */
 export function calibrate(raw: number, calibration: CalibrationConfig): number {
-  if (calibration.method === 'none' || calibration.temperature === 1) return raw;
+  if (calibration.method === 'none') return raw;
+  if (calibration.method === 'temperature' && calibration.temperature === 1) return raw;
   const p = Math.min(1 - EPS, Math.max(EPS, raw));
   const logit = Math.log(p / (1 - p));
-  return 1 / (1 + Math.exp(-logit / calibration.temperature));
+  return calibration.method === 'platt'
+    ? sigmoid(calibration.a * logit + calibration.b)
+    : sigmoid(logit / calibration.temperature);
 }
 
 /** Calibrated probabilities for raw outputs, in double precision: the one place calibration is applied. */

@@ -116,6 +116,51 @@ export const BatchResponseSchema = Type.Object(
   { title: 'BatchResponse' },
 );
 
+const Bound = Type.Union([Type.Number(), Type.Null()]);
+const IntervalSchema = Type.Tuple([Bound, Bound]);
+
+export const EvaluationSchema = Type.Object(
+  {
+    kind: Type.Union([
+      Type.Literal('validation'),
+      Type.Literal('shift'),
+      Type.Literal('external'),
+      Type.Literal('site-calibration'),
+    ]),
+    name: Type.String(),
+    createdAt: Type.String(),
+    n: Type.Integer(),
+    data: Type.Optional(
+      Type.Object({
+        count: Type.Integer(),
+        sha256: Type.String(),
+        classCounts: Type.Record(Type.String(), Type.Integer()),
+      }),
+    ),
+    metrics: Type.Record(Type.String(), Type.Unknown(), {
+      description: 'The metrics.json block at the stored threshold, with ci95 and ciMethod.',
+    }),
+    perShift: Type.Optional(
+      Type.Record(
+        Type.String(),
+        Type.Object({
+          description: Type.Optional(Type.String()),
+          n: Type.Integer(),
+          rocAuc: Type.Union([Type.Number(), Type.Null()]),
+          sensitivity: Type.Union([Type.Number(), Type.Null()]),
+          specificity: Type.Union([Type.Number(), Type.Null()]),
+          ece: Type.Union([Type.Number(), Type.Null()]),
+          ci95: Type.Record(Type.String(), IntervalSchema),
+        }),
+      ),
+    ),
+    command: Type.Optional(Type.String()),
+    note: Type.Optional(Type.String()),
+  },
+  { title: 'Evaluation' },
+);
+export type Evaluation = Static<typeof EvaluationSchema>;
+
 export const ModelInfoSchema = Type.Object(
   {
     name: Type.String(),
@@ -128,14 +173,32 @@ export const ModelInfoSchema = Type.Object(
     threshold: Probability,
     thresholdRule: Type.String({ description: 'How the operating threshold was chosen.' }),
     calibration: Type.Object({
-      method: Type.Union([Type.Literal('temperature'), Type.Literal('none')]),
-      temperature: Type.Number(),
+      method: Type.Union([Type.Literal('temperature'), Type.Literal('platt'), Type.Literal('none')]),
+      temperature: Type.Optional(Type.Number({ description: 'Temperature scaling: p = σ(logit / T).' })),
+      a: Type.Optional(Type.Number({ description: 'Platt scaling: p = σ(a · logit + b).' })),
+      b: Type.Optional(Type.Number()),
+      description: Type.String({ description: 'The calibration in words.' }),
     }),
     trainingImages: Type.Integer(),
     validationImages: Type.Optional(Type.Integer()),
     metrics: Type.Optional(
       Type.Record(Type.String(), Type.Unknown(), { description: 'Validation metrics at the threshold.' }),
     ),
+    evaluations: Type.Array(EvaluationSchema, {
+      description:
+        'Every measurement of the model (validation, shift suite, external evaluations, site calibration), ' +
+        'each with n and 95% intervals. Older models: their validation metrics as one record.',
+    }),
+    recalibration: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description:
+          'Set when `cxr calibrate` made this model: what was refitted, on how many images, from which model.',
+      }),
+    ),
+    localCheckWarning: Type.String({
+      description:
+        "The plain sentence that performance on another hospital's images is lower and must be checked.",
+    }),
     modelCard: Type.Union([Type.String(), Type.Null()], { description: 'MODEL_CARD.md as Markdown.' }),
   },
   { title: 'ModelInfo' },

@@ -9,11 +9,11 @@ import { fitTemperature, probabilityToLogit } from '../metrics/calibration.ts';
 import { computeMetrics, type EvaluationMetrics } from '../metrics/summary.ts';
 import { type ChosenThreshold, chooseThreshold, type ThresholdRule } from '../metrics/threshold.ts';
 import { calibrateAll, predictRawProbabilities } from '../model/infer.ts';
-import type { CalibrationConfig } from '../model/metadata.ts';
+import type { TemperatureCalibration } from '../model/metadata.ts';
 import type { PixelSet } from './batches.ts';
 
 export interface OperatingPoint {
-  calibration: CalibrationConfig;
+  calibration: TemperatureCalibration;
   threshold: ChosenThreshold;
   /** Validation metrics at the chosen threshold, on calibrated probabilities. */
   metrics: EvaluationMetrics;
@@ -41,7 +41,7 @@ export async function chooseOperatingPoint(options: {
     batchSize: options.batchSize,
   });
   const logits = Float64Array.from(raw, probabilityToLogit);
-  const calibration: CalibrationConfig = {
+  const calibration: TemperatureCalibration = {
     method: 'temperature',
     temperature: fitTemperature(val.labels, logits),
   };

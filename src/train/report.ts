@@ -4,7 +4,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { EvaluationMetrics } from '../metrics/summary.ts';
-import type { ModelMetadata, TrainingSummary } from '../model/metadata.ts';
+import { describeCalibration, type ModelMetadata, type TrainingSummary } from '../model/metadata.ts';
 import { renderChart } from '../report/chart.ts';
 import { htmlReport, type ReportSection } from '../report/html.ts';
 import { metricsTableBlock } from '../report/metrics-table.ts';
@@ -83,7 +83,7 @@ export async function buildTrainingReport(options: {
             ['epochs run', `${t.epochsRun} of ${t.epochsPlanned} (best: ${t.bestEpoch})`],
             ['stopped because', t.stopReason ?? 'all planned epochs ran'],
             ['training time', `${Math.round(t.seconds ?? 0)} s`],
-            ['temperature', fmt(metadata.calibration.temperature, 3)],
+            ['calibration', describeCalibration(metadata.calibration)],
             ['threshold', `${fmt(metadata.threshold)} (${metadata.thresholdRule})`],
             ['command', t.command ?? ''],
           ],

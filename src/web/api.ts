@@ -2,9 +2,16 @@
  * The browser's client for the HTTP API. Types come from the server's schemas (type-only imports, so no
  * server code reaches the bundle). A full queue (503) is retried after the server's Retry-After.
  */
-import type { ErrorResponse, GradCamMap, ModelInfo, PredictResponse, SampleList } from '../serve/schemas.ts';
+import type {
+  ErrorResponse,
+  Evaluation,
+  GradCamMap,
+  ModelInfo,
+  PredictResponse,
+  SampleList,
+} from '../serve/schemas.ts';
 
-export type { GradCamMap, ModelInfo, PredictResponse, SampleList };
+export type { Evaluation, GradCamMap, ModelInfo, PredictResponse, SampleList };
 
 /** An error answer from the API, or a network failure (code `network`). */
 export class ApiRequestError extends Error {

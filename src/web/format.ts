@@ -10,12 +10,20 @@ export function percent(p: number, digits = 1): string {
 }
 
 /** One plain sentence on how probabilities were calibrated (the model page). */
-export function calibrationText(model: Pick<ModelInfo, 'calibration'>): string {
-  const { method, temperature } = model.calibration;
-  if (method === 'none' || temperature === 1) {
+export function calibrationText(model: Pick<ModelInfo, 'calibration' | 'recalibration'>): string {
+  const { method, temperature, a, b } = model.calibration;
+  if (method === 'none' || (method === 'temperature' && temperature === 1)) {
     return 'Probabilities are the model’s own outputs (no calibration step was applied).';
   }
-  return `Probabilities are calibrated by temperature scaling (T = ${temperature.toFixed(3)}, fitted on the validation split).`;
+  const images = model.recalibration?.n;
+  const where =
+    typeof images === 'number'
+      ? `refitted on ${images} local images by cxr calibrate`
+      : 'fitted on the validation split';
+  const fixed = (x: number | undefined) => (x ?? Number.NaN).toFixed(3);
+  return method === 'platt'
+    ? `Probabilities are calibrated by Platt scaling (a = ${fixed(a)}, b = ${fixed(b)}, ${where}).`
+    : `Probabilities are calibrated by temperature scaling (T = ${fixed(temperature)}, ${where}).`;
 }
 
 /** Validation sensitivity at the stored threshold, when the model carries it. */

@@ -1,7 +1,8 @@
 /**
- * Validation metrics as a reader-friendly table. Knows the metrics block written by src/evaluate (rates with 95%
- * bootstrap intervals, a confusion matrix); anything else is shown as a plain key/value list.
+ * Metrics as a reader-friendly table. Knows the metrics block written by src/evaluate (rates with 95%
+ * intervals, a confusion matrix); anything else is shown as a plain key/value list.
  */
+import { formatInterval } from '../metrics/intervals.ts';
 import { h } from './dom.ts';
 import { formatRate, metricValue } from './format.ts';
 
@@ -32,11 +33,19 @@ function show(value: unknown, kind: MetricRow['kind']): string {
   return kind === 'rate' ? formatRate(value) : value.toFixed(3);
 }
 
+/** The 95% interval; one that is undefined or of zero width is left blank, never shown as "100.0% – 100.0%". */
 function interval(value: unknown, kind: MetricRow['kind']): string {
   if (!Array.isArray(value) || value.length !== 2) return '';
-  const [low, high] = value as unknown[];
-  if (typeof low !== 'number' || typeof high !== 'number') return '';
-  return `${show(low, kind)} – ${show(high, kind)}`;
+  const percent = kind === 'rate';
+  return formatInterval(value as [unknown, unknown], { percent, digits: percent ? 1 : 3, missing: '' });
+}
+
+/** How the intervals were computed, from the block's `ciMethod` (older blocks: bootstrap throughout). */
+function intervalSentence(metrics: Record<string, unknown>): string {
+  const method = metrics.ciMethod as { proportions?: string; rocAuc?: string } | undefined;
+  if (method?.proportions !== 'wilson') return 'Intervals are 95% bootstrap intervals.';
+  const auc = method.rocAuc === 'hanley-mcneil-score' ? 'a score interval' : 'a bootstrap';
+  return `Intervals are 95%: Wilson score intervals for rates, ${auc} for ROC AUC.`;
 }
 
 /** Flattens nested metric objects to dotted keys, skipping long arrays (curves) that a table cannot show. */
@@ -139,8 +148,14 @@ function genericTable(metrics: Record<string, unknown>): HTMLElement {
   );
 }
 
-/** The metrics section's content: known metrics with intervals and the confusion matrix, or a plain list. */
-export function renderMetrics(metrics: Record<string, unknown> | undefined): HTMLElement {
+/**
+ * One metrics block: known metrics with intervals and the confusion matrix, or a plain list. `context` says what
+ * the images were (default: the validation split carved from the training data).
+ */
+export function renderMetrics(
+  metrics: Record<string, unknown> | undefined,
+  options: { context?: string } = {},
+): HTMLElement {
   if (!metrics || Object.keys(metrics).length === 0) {
     return h('p', { class: 'muted' }, 'This model carries no validation metrics.');
   }
@@ -149,15 +164,17 @@ export function renderMetrics(metrics: Record<string, unknown> | undefined): HTM
   );
   if (!known) return h('div', { class: 'table-scroll' }, genericTable(metrics));
   const confusion = metrics.confusion as Record<string, unknown> | undefined;
-  const n = typeof metrics.n === 'number' ? `${metrics.n} validation images. ` : '';
+  const n = typeof metrics.n === 'number' ? `${metrics.n} images. ` : '';
+  const context =
+    options.context ??
+    'Measured on a validation split carved from the training data: expect lower numbers on new patients and other hospitals.';
   return h(
     'div',
     { class: 'metrics-view' },
     h(
       'p',
       { class: 'muted' },
-      `${n}Rates are measured at the operating threshold; intervals are 95% bootstrap intervals. ` +
-        'Measured on a validation split carved from the training data: expect lower numbers on new patients and other hospitals.',
+      `${n}Rates are measured at the operating threshold. ${intervalSentence(metrics)} ${context}`,
     ),
     h(
       'div',

@@ -1,9 +1,9 @@
-/** The model page: what the loaded model is, its operating point and calibration, validation metrics, its card. */
+/** The model page: what the loaded model is, its operating point and calibration, every measurement of it, its card. */
 import type { ModelInfo } from './api.ts';
 import { h, replaceChildren } from './dom.ts';
+import { renderEvaluations } from './evaluations-view.ts';
 import { calibrationText, thresholdSentence } from './format.ts';
 import { renderMarkdown } from './markdown.ts';
-import { renderMetrics } from './metrics-view.ts';
 
 function summaryList(model: ModelInfo): HTMLElement {
   const rows: [string, string][] = [
@@ -56,7 +56,7 @@ export function renderModelPage(container: HTMLElement, model: ModelInfo | null,
       h('section', { class: 'card' }, h('h2', {}, 'Summary'), summaryList(model)),
       operatingPoint(model),
     ),
-    h('section', { class: 'card' }, h('h2', {}, 'Validation metrics'), renderMetrics(model.metrics)),
+    h('section', { class: 'card' }, h('h2', {}, 'Performance'), renderEvaluations(model)),
     h(
       'section',
       { class: 'card model-card' },

@@ -179,8 +179,12 @@ describe('browser app in headless Chromium', { skip: !HAS_CHROMIUM && 'chromium 
     await page.waitForSelector('#page-model .markdown');
     assert.equal(await page.textContent('#page-model .markdown h2'), 'Test model');
     const metrics = (await page.textContent('#page-model .metrics-view')) ?? '';
-    assert.match(metrics, /Sensitivity.*90\.0%\s*70\.0% – 100%/);
+    // The model's old bootstrap intervals are replaced by Wilson intervals from its confusion counts (9 of 10).
+    assert.match(metrics, /Sensitivity.*90\.0%\s*59\.6%–98\.2%/);
     assert.match(metrics, /ROC AUC.*0\.910/);
+    const performance = (await page.textContent('#page-model .evaluations-view')) ?? '';
+    assert.match(performance, /another hospital's images is lower/);
+    assert.match(performance, /Validation: random patient split.*20 \(10 normal, 10 pneumonia\)/);
     assert.match((await page.textContent('#page-model')) ?? '', /temperature scaling \(T = 1\.500,/);
     // The card's <script> line is shown as text, never turned into an element.
     assert.equal(await page.$$eval('#page-model script', (nodes) => nodes.length), 0);

@@ -4,6 +4,7 @@ import { seededRandom } from '../../src/core/random.ts';
 import {
   brierScore,
   expectedCalibrationError,
+  fitPlatt,
   fitTemperature,
   logLoss,
   probabilityToLogit,
@@ -67,5 +68,35 @@ describe('fitTemperature', () => {
   it('clamps to the range on perfectly separated data', () => {
     const t = fitTemperature([0, 1], [probabilityToLogit(0.3), probabilityToLogit(0.7)]);
     assert.equal(t, TEMPERATURE_RANGE[0]);
+  });
+});
+
+describe('fitPlatt', () => {
+  it('recovers the slope and intercept that generated the labels', () => {
+    const random = seededRandom(11);
+    const logits: number[] = [];
+    const labels: number[] = [];
+    for (let i = 0; i < 20000; i++) {
+      const z = (random() - 0.5) * 12;
+      logits.push(z);
+      labels.push(random() < 1 / (1 + Math.exp(-(0.5 * z - 1))) ? 1 : 0);
+    }
+    const { a, b } = fitPlatt(labels, logits);
+    close(a, 0.5, 0.03);
+    close(b, -1, 0.06);
+  });
+
+  it('stays finite on separable data and keeps the ranking', () => {
+    const { a, b } = fitPlatt([0, 0, 0, 1, 1, 1], [-3, -2, -1, 1, 2, 3]);
+    assert.ok(Number.isFinite(a) && Number.isFinite(b) && a > 0, `${a}, ${b}`);
+  });
+
+  it('moves the intercept when the share of positives differs from what the scores say', () => {
+    // Scores say 50% everywhere; two thirds are positive: b ≈ log(2), shrunk a little by the smoothed targets.
+    const { b } = fitPlatt([1, 1, 0, 1, 1, 0, 1, 1, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    const high = 7 / 8;
+    const low = 1 / 5;
+    const expected = (6 * high + 3 * low) / 9;
+    close(b, Math.log(expected / (1 - expected)), 1e-6);
   });
 });

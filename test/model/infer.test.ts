@@ -65,3 +65,31 @@ describe('scoring packed pixels', () => {
     );
   });
 });
+
+describe('calibrate', () => {
+  it('applies temperature and Platt scaling to the logit of the raw output', () => {
+    const logit = Math.log(0.8 / 0.2);
+    const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+    assert.ok(
+      Math.abs(calibrate(0.8, { method: 'temperature', temperature: 2 }) - sigmoid(logit / 2)) < 1e-12,
+    );
+    assert.ok(
+      Math.abs(calibrate(0.8, { method: 'platt', a: 0.5, b: -1 }) - sigmoid(0.5 * logit - 1)) < 1e-12,
+    );
+    // Platt with a = 1/T and b = 0 is temperature scaling.
+    assert.ok(
+      Math.abs(
+        calibrate(0.3, { method: 'platt', a: 0.5, b: 0 }) -
+          calibrate(0.3, { method: 'temperature', temperature: 2 }),
+      ) < 1e-12,
+    );
+    assert.equal(calibrate(0.8, { method: 'none' }), 0.8);
+  });
+
+  it('keeps outputs of 0 and 1 finite and inside (0, 1)', () => {
+    const low = calibrate(0, { method: 'platt', a: 2, b: 0.5 });
+    const high = calibrate(1, { method: 'platt', a: 2, b: 0.5 });
+    assert.ok(low > 0 && low < 1e-10, `${low}`);
+    assert.ok(high < 1 && high > 1 - 1e-10, `${high}`);
+  });
+});

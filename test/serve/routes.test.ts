@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { wilsonInterval } from '../../src/metrics/intervals.ts';
 import { buildApp } from '../../src/serve/app.ts';
 import { buildWebBundle, type WebBundle } from '../../src/serve/routes/web.ts';
 import type { ModelInfo } from '../../src/serve/schemas.ts';
@@ -31,12 +32,23 @@ describe('model, health, docs, samples and the app', () => {
     assert.equal(body.name, 'serve-test-model');
     assert.equal(body.threshold, 0.5);
     assert.equal(body.thresholdRule, 'test-rule');
-    assert.deepEqual(body.calibration, { method: 'temperature', temperature: 1.5 });
+    assert.deepEqual(body.calibration, {
+      method: 'temperature',
+      temperature: 1.5,
+      description: 'temperature scaling (T = 1.500)',
+    });
     assert.equal(body.imageSize, 32);
     assert.equal(body.trainingImages, 100);
     assert.equal(body.validationImages, 20);
     assert.equal((body.metrics as Record<string, unknown>).sensitivity, 0.9);
     assert.match(body.modelCard ?? '', /^# Test model/);
+    // An older model's `metrics` reach the app as its validation record, with Wilson intervals from its counts.
+    assert.equal(body.evaluations.length, 1);
+    const [validation] = body.evaluations;
+    assert.equal(validation.kind, 'validation');
+    assert.equal(validation.n, 20);
+    assert.deepEqual((validation.metrics.ci95 as Record<string, unknown>).sensitivity, wilsonInterval(9, 10));
+    assert.match(body.localCheckWarning, /another hospital's images is lower/);
   });
 
   test('GET /healthz reports the model and the queue', async () => {

@@ -79,7 +79,7 @@ describe('trainModel', () => {
     );
     assert.equal(metadata.preprocessing.imageSize, 24);
     assert.equal(metadata.thresholdRule, 'max-specificity@sensitivity>=0.95');
-    assert.ok(metadata.calibration.temperature > 0);
+    assert.ok(metadata.calibration.method === 'temperature' && metadata.calibration.temperature > 0);
     assert.match(String(metadata.training?.augmentation), /rotation ±10°.*no flips/);
     assert.equal(metadata.data.count + (metadata.data.validation?.count ?? 0), 48);
     const metrics = metadata.metrics as { n: number; sensitivity: number; ci95: object; atHalf: object };

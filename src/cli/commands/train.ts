@@ -117,7 +117,7 @@ function summary(result: TrainResult): Record<string, unknown> {
     imageSize: metadata.preprocessing.imageSize,
     threshold: metadata.threshold,
     thresholdRule: metadata.thresholdRule,
-    temperature: metadata.calibration.temperature,
+    temperature: metadata.calibration.method === 'temperature' ? metadata.calibration.temperature : null,
     training: metadata.training,
     validation: metadata.metrics,
   };

@@ -1,5 +1,8 @@
 /** `GET /api/v1/model` (what model answers, how to read its numbers) and `GET /healthz`. */
 import type { FastifyInstance } from 'fastify';
+import { LOCAL_CHECK_WARNING } from '../../model/card-performance.ts';
+import { modelEvaluations } from '../../model/evaluations.ts';
+import { describeCalibration } from '../../model/metadata.ts';
 import { type Health, HealthSchema, type ModelInfo, ModelInfoSchema } from '../schemas.ts';
 
 const startedAt = Date.now();
@@ -9,7 +12,8 @@ export default async function modelRoutes(app: FastifyInstance): Promise<void> {
     '/api/v1/model',
     {
       schema: {
-        summary: 'The loaded model: metadata, threshold, calibration, validation metrics and model card',
+        summary:
+          'The loaded model: metadata, threshold, calibration, every evaluation with intervals, and model card',
         tags: ['model'],
         response: { 200: ModelInfoSchema },
       },
@@ -26,10 +30,14 @@ export default async function modelRoutes(app: FastifyInstance): Promise<void> {
         positiveClass: m.positiveClass,
         threshold: m.threshold,
         thresholdRule: m.thresholdRule,
-        calibration: { method: m.calibration.method, temperature: m.calibration.temperature },
+        calibration: { ...m.calibration, description: describeCalibration(m.calibration) },
         trainingImages: m.data.count,
         ...(m.data.validation ? { validationImages: m.data.validation.count } : {}),
         ...(m.metrics ? { metrics: m.metrics } : {}),
+        // Through JSON so undefined metrics (NaN in memory) reach the client as null, as in metrics.json.
+        evaluations: JSON.parse(JSON.stringify(modelEvaluations(m))),
+        ...(m.recalibration ? { recalibration: { ...m.recalibration } } : {}),
+        localCheckWarning: LOCAL_CHECK_WARNING,
         modelCard: app.scorer.modelCard,
       };
     },
