@@ -25,7 +25,25 @@ import {
 export const VALIDATION_RECORD_NAME = 'random patient split';
 export const SHIFT_RECORD_NAME = 'shift suite';
 
-export interface EvaluationRecordOptions {
+/** Where a record's images came from and how it was measured (all optional). */
+export interface RecordContext {
+  /** Fingerprint of the images measured. */
+  data?: DataFingerprint;
+  /** The command line that measured it. */
+  command?: string;
+  note?: string;
+  /** Default: now. */
+  createdAt?: string;
+}
+
+/** How the intervals are computed. */
+export interface IntervalOptions {
+  /** Bootstrap resamples for the ROC-AUC interval (default 1,000). */
+  bootstrapSamples?: number;
+  seed?: number;
+}
+
+export interface EvaluationRecordOptions extends RecordContext, IntervalOptions {
   kind: EvaluationKind;
   name: string;
   /** 0 = NORMAL, 1 = PNEUMONIA. */
@@ -34,14 +52,6 @@ export interface EvaluationRecordOptions {
   probabilities: ArrayLike<number>;
   /** The model's stored threshold. */
   threshold: number;
-  data?: DataFingerprint;
-  command?: string;
-  note?: string;
-  /** Bootstrap resamples for the ROC-AUC interval (default 1,000). */
-  bootstrapSamples?: number;
-  seed?: number;
-  /** Default: now. */
-  createdAt?: string;
 }
 
 /** Measures one labelled set and returns its record (metrics at the stored threshold, 95% intervals). */
@@ -57,16 +67,14 @@ export function evaluationRecord(options: EvaluationRecordOptions): EvaluationRe
 }
 
 /** A record around metrics already computed (e.g. by `cxr evaluate`). */
-export function recordFromMetrics(options: {
-  kind: EvaluationKind;
-  name: string;
-  metrics: EvaluationMetrics;
-  data?: DataFingerprint;
-  command?: string;
-  note?: string;
-  perShift?: Record<string, ShiftSummary>;
-  createdAt?: string;
-}): EvaluationRecord {
+export function recordFromMetrics(
+  options: RecordContext & {
+    kind: EvaluationKind;
+    name: string;
+    metrics: EvaluationMetrics;
+    perShift?: Record<string, ShiftSummary>;
+  },
+): EvaluationRecord {
   const record: EvaluationRecord = {
     kind: options.kind,
     name: options.name,
@@ -93,17 +101,16 @@ export interface ShiftScores {
  * The `shift` record: every shift's images pooled into one set of metrics (with intervals), plus a summary per
  * shift with its own intervals.
  */
-export function shiftEvaluationRecord(options: {
-  shifts: readonly ShiftScores[];
-  threshold: number;
-  name?: string;
-  data?: DataFingerprint;
-  command?: string;
-  note?: string;
-  bootstrapSamples?: number;
-  seed?: number;
-  createdAt?: string;
-}): EvaluationRecord {
+export function shiftEvaluationRecord(
+  options: RecordContext &
+    IntervalOptions & {
+      shifts: readonly ShiftScores[];
+      /** The model's stored threshold. */
+      threshold: number;
+      /** Default "shift suite". */
+      name?: string;
+    },
+): EvaluationRecord {
   if (options.shifts.length === 0) throw new Error('shift evaluation: no shifts');
   const labels: number[] = [];
   const probabilities: number[] = [];
