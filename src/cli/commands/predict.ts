@@ -8,6 +8,12 @@ import { supportedEncodingsSummary } from '../../data/decoders/transfer-syntaxes
 import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
 import { expandPaths } from '../../predict/inputs.ts';
 import {
+  JOURNAL_FORMAT,
+  type JournalEntry,
+  type JournalHeader,
+  WorklistJournal,
+} from '../../predict/journal.ts';
+import {
   formatCsv,
   formatJson,
   heatmapFileName,
@@ -15,8 +21,8 @@ import {
   type OutputFormat,
   toRows,
 } from '../../predict/output.ts';
-import { DEFAULT_BATCH_SIZE, Predictor } from '../../predict/predictor.ts';
-import type { PredictResult } from '../../predict/types.ts';
+import { DEFAULT_BATCH_SIZE, Predictor, rankResults } from '../../predict/predictor.ts';
+import type { LazyPredictInput, PredictResult } from '../../predict/types.ts';
 import { integerArg, probabilityArg } from '../arguments.ts';
 import { CliError } from '../errors.ts';
 import { startProgress } from '../progress.ts';
@@ -37,6 +43,7 @@ interface PredictCommandOptions {
   batchSize: number;
   backend: BackendName;
   maxPixels?: number;
+  resume?: boolean;
   quiet?: boolean;
 }
 
@@ -54,10 +61,13 @@ async function loadPredictor(options: PredictCommandOptions): Promise<Predictor>
   }
 }
 
-/** Writes each heatmap as soon as its input is scored, so PNG bytes never pile up in memory. */
-function heatmapWriter(dir: string) {
-  const paths = new Map<string, string>();
-  const taken = new Set<string>();
+/**
+ * Writes each heatmap as soon as its input is scored, so PNG bytes never pile up in memory. `earlier` holds the
+ * heatmaps of rows resumed from a journal: their names stay taken.
+ */
+function heatmapWriter(dir: string, earlier: Map<string, string>) {
+  const paths = new Map(earlier);
+  const taken = new Set([...earlier.values()].map((file) => path.basename(file)));
   const onResult = async (result: PredictResult) => {
     if (!result.heatmapPng) return;
     const file = heatmapFileName(result.name, dir, taken);
@@ -68,26 +78,86 @@ function heatmapWriter(dir: string) {
   return { paths, onResult };
 }
 
+/** The journal for `--out` (rows saved as they are scored) and the rows it lets this run skip. */
+async function openJournal(
+  predictor: Predictor,
+  inputs: LazyPredictInput[],
+  options: PredictCommandOptions,
+): Promise<{ journal?: WorklistJournal; reused: Map<string, JournalEntry> }> {
+  if (!options.out) {
+    if (options.resume)
+      throw new CliError('--resume needs --out FILE (the worklist a previous run was writing)');
+    return { reused: new Map() };
+  }
+  await mkdir(path.dirname(path.resolve(options.out)), { recursive: true });
+  const { name, version, createdAt, threshold } = predictor.metadata;
+  const header: JournalHeader = {
+    format: JOURNAL_FORMAT,
+    version: 1,
+    model: { name, version, createdAt },
+    threshold: options.threshold ?? threshold,
+    heatmaps: options.heatmaps !== undefined,
+  };
+  try {
+    const { journal, entries } = await WorklistJournal.open(options.out, header, {
+      resume: options.resume === true,
+    });
+    const reused = await WorklistJournal.reusable(
+      entries,
+      inputs.map((input) => input.name),
+    );
+    if (options.resume && !options.quiet) {
+      process.stderr.write(
+        `cxr predict: resuming ${journal.path}: ${reused.size} of ${inputs.length} inputs already scored\n`,
+      );
+    }
+    return { journal, reused };
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+}
+
 async function predict(paths: string[], options: PredictCommandOptions): Promise<void> {
   const format: OutputFormat = options.json ? 'json' : options.format;
   const inputs = await expandPaths(paths);
   if (inputs.length === 0) throw new CliError(`no images found in ${paths.join(', ')}`);
   const predictor = await loadPredictor(options);
-  if (options.heatmaps) await mkdir(options.heatmaps, { recursive: true });
-  const heatmaps = options.heatmaps ? heatmapWriter(options.heatmaps) : undefined;
-  const bar = startProgress('predict', { quiet: options.quiet });
   let results: PredictResult[];
+  let journal: WorklistJournal | undefined;
+  let heatmaps: ReturnType<typeof heatmapWriter> | undefined;
   try {
-    results = await predictor.predict(inputs, {
-      heatmaps: heatmaps !== undefined,
-      threshold: options.threshold,
-      maxPixels: options.maxPixels,
-      batchSize: options.batchSize,
-      onProgress: bar.update,
-      onResult: heatmaps?.onResult,
-    });
+    const opened = await openJournal(predictor, inputs, options);
+    journal = opened.journal;
+    const earlier: PredictResult[] = [];
+    const earlierHeatmaps = new Map<string, string>();
+    for (const [name, entry] of opened.reused) {
+      earlier.push({ ...entry.result, name, rank: 0 });
+      if (entry.heatmap) earlierHeatmaps.set(name, entry.heatmap);
+    }
+    if (options.heatmaps) await mkdir(options.heatmaps, { recursive: true });
+    heatmaps = options.heatmaps ? heatmapWriter(options.heatmaps, earlierHeatmaps) : undefined;
+    const onResult = async (result: PredictResult) => {
+      await heatmaps?.onResult(result);
+      await journal?.append(result, heatmaps?.paths.get(result.name));
+    };
+    const bar = startProgress('predict', { quiet: options.quiet });
+    try {
+      const scored = await predictor.predict(
+        inputs.filter((input) => !opened.reused.has(input.name)),
+        {
+          heatmaps: heatmaps !== undefined,
+          threshold: options.threshold,
+          maxPixels: options.maxPixels,
+          batchSize: options.batchSize,
+          onProgress: bar.update,
+          onResult,
+        },
+      );
+      results = rankResults([...earlier, ...scored]);
+    } finally {
+      bar.stop();
+    }
   } finally {
-    bar.stop();
     predictor.dispose();
   }
   const { metadata } = predictor;
@@ -97,12 +167,8 @@ async function predict(paths: string[], options: PredictCommandOptions): Promise
   };
   const rows = toRows(results, context, heatmaps?.paths);
   const text = format === 'json' ? formatJson(rows) : formatCsv(rows, { heatmaps: heatmaps !== undefined });
-  if (options.out) {
-    await mkdir(path.dirname(path.resolve(options.out)), { recursive: true });
-    await writeFile(options.out, text);
-  } else {
-    process.stdout.write(text);
-  }
+  if (journal) await journal.finish(text);
+  else process.stdout.write(text);
   reportToStderr(results, options);
 }
 
@@ -133,6 +199,11 @@ Inputs: files, directories (searched recursively for .jpg/.jpeg/.png/.dcm/.dicom
   DICOM pixel data read: ${supportedEncodingsSummary()}.
   Patient identifiers in DICOM files are never printed or written.
 
+Interrupted runs: with --out FILE, every row is appended to FILE.partial as soon as it is scored, and FILE
+  is written (ranked) at the end. After a crash or Ctrl+C, rerun the same command with --resume: inputs already
+  scored (same file, size and modification time) are kept, the rest are scored. A FILE.partial left by an
+  interrupted run is never overwritten without --resume; delete it to start over.
+
 Exit status:
   ${EXIT_ALL_SCORED}  every input was scored
   1  nothing was scored (bad options, no model, no inputs found)
@@ -152,7 +223,14 @@ export function registerPredictCommand(program: Command): void {
     .option('-m, --model <dir>', 'model directory (default: the shipped models/default)')
     .addOption(new Option('-f, --format <format>', 'output format').choices(OUTPUT_FORMATS).default('csv'))
     .option('--json', 'same as --format json')
-    .option('-o, --out <file>', 'write the worklist to FILE instead of stdout')
+    .option(
+      '-o, --out <file>',
+      'write the worklist to FILE instead of stdout (rows are saved to FILE.partial as they are scored)',
+    )
+    .option(
+      '--resume',
+      'continue an interrupted --out run: inputs already in FILE.partial are not scored again',
+    )
     .option('--heatmaps <dir>', 'also write a Grad-CAM overlay PNG per scored input into DIR (slower)')
     .option(
       '-t, --threshold <t>',
