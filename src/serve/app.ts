@@ -15,6 +15,7 @@ import Fastify, {
 } from 'fastify';
 import { type ApiError, clientError, type ErrorBody, toApiError, validationMessage } from './errors.ts';
 import { resolveLimits, type ServerLimits } from './limits.ts';
+import accessPlugin, { type AccessOptions } from './plugins/access.ts';
 import inferencePlugin from './plugins/inference.ts';
 import openApiPlugin from './plugins/openapi.ts';
 import modelRoutes from './routes/model.ts';
@@ -41,6 +42,8 @@ export interface AppOptions {
   disposeScorerOnClose?: boolean;
   /** Version shown in the OpenAPI document. */
   version?: string;
+  /** Host header check and API key (none by default: `startServer` sets them for a real server). */
+  access?: AccessOptions;
 }
 
 /** Only what an operator needs; never the body, file names or headers that could identify a patient. */
@@ -152,9 +155,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (closing) reply.header('connection', 'close');
   });
 
+  await app.register(accessPlugin, options.access ?? {});
   await app.register(openApiPlugin, {
     maxUploadBytes: limits.maxUploadBytes,
     version: options.version ?? '0.1.0',
+    bearerAuth: options.access?.apiKey !== undefined,
   });
   await app.register(inferencePlugin, {
     scorer: options.scorer,

@@ -15,6 +15,10 @@ export const ERROR_STATUS = {
   'wrong-field': 400,
   /** The body (or the uploaded file) has zero bytes. */
   'empty-body': 400,
+  /** The server has an API key and the request did not carry it (`Authorization: Bearer <key>`). */
+  unauthorized: 401,
+  /** The Host header names a host this server does not serve (see `--allowed-hosts`). */
+  'host-not-allowed': 403,
   /** No route for this method and path. */
   'not-found': 404,
   /** The connection was too slow to deliver the request in time. */

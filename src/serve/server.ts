@@ -10,6 +10,7 @@ import { METADATA_JSON } from '../model/io.ts';
 import { Predictor } from '../predict/predictor.ts';
 import { buildApp } from './app.ts';
 import type { ServerLimits } from './limits.ts';
+import { defaultAllowedHosts } from './plugins/access.ts';
 
 export interface ServeOptions {
   modelDir: string;
@@ -22,6 +23,10 @@ export interface ServeOptions {
   limits?: Partial<ServerLimits>;
   logger?: FastifyServerOptions['logger'];
   version?: string;
+  /** Host header values accepted (`*`: any). Default: the bound address and the loopback names. */
+  allowedHosts?: string[];
+  /** When set, `/api/` requests need `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
 }
 
 export interface RunningServer {
@@ -56,6 +61,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       limits: options.limits,
       logger: options.logger,
       version: options.version,
+      access: {
+        allowedHosts: options.allowedHosts ?? defaultAllowedHosts(options.host),
+        apiKey: options.apiKey,
+      },
     });
     await app.listen({ host: options.host, port: options.port });
   } catch (err) {

@@ -1,6 +1,7 @@
 /**
  * The browser's client for the HTTP API. Types come from the server's schemas (type-only imports, so no
- * server code reaches the bundle). A full queue (503) is retried after the server's Retry-After.
+ * server code reaches the bundle). A full queue (503) is retried after the server's Retry-After; a 401 (the
+ * server has an API key) asks the user for the key and tries again.
  */
 import type {
   ErrorResponse,
@@ -10,6 +11,7 @@ import type {
   PredictResponse,
   SampleList,
 } from '../serve/schemas.ts';
+import { askForKey, currentKey, forgetKey } from './api-key.ts';
 
 export type { Evaluation, GradCamMap, ModelInfo, PredictResponse, SampleList };
 
@@ -43,15 +45,34 @@ async function errorFrom(response: Response): Promise<ApiRequestError> {
   }
 }
 
+/** `init` with the API key's Authorization header, when there is a key. */
+function withKey(init: RequestInit | undefined, key: string | null): RequestInit | undefined {
+  if (!key) return init;
+  const headers = new Headers(init?.headers);
+  headers.set('authorization', `Bearer ${key}`);
+  return { ...init, headers };
+}
+
 async function request<T>(url: string, init?: RequestInit): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     let response: Response;
+    const key = currentKey();
     try {
-      response = await fetch(url, init);
+      response = await fetch(url, withKey(init, key));
     } catch {
       throw new ApiRequestError('network', 'could not reach the Pneumoscope server', 0);
     }
     if (response.ok) return (await response.json()) as T;
+    if (response.status === 401) {
+      const refused = await errorFrom(response);
+      // Forget the refused key, unless the user has typed a new one meanwhile.
+      if (key !== null && key === currentKey()) forgetKey();
+      const reason = key
+        ? 'That key was not accepted. Check it and try again.'
+        : 'This Pneumoscope server is protected by an API key. Enter the key you were given by whoever runs it.';
+      if (await askForKey(reason)) continue;
+      throw refused;
+    }
     if (response.status === 503 && attempt < MAX_RETRIES) {
       const seconds = Number(response.headers.get('retry-after') ?? '1');
       await sleep(Math.min(30, Math.max(1, seconds)) * 1000);

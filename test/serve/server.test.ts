@@ -16,9 +16,10 @@ interface Cli {
   exited: Promise<number | null>;
 }
 
-function runCli(args: string[]): Cli {
+function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Cli {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CXR_API_KEY: '', ...env },
   });
   let stdout = '';
   let stderr = '';
@@ -104,5 +105,48 @@ describe('cxr serve', () => {
     } finally {
       cli.child.kill('SIGKILL');
     }
+  });
+
+  test('on every interface without a key it warns; with CXR_API_KEY the API needs the key', async () => {
+    const open = runCli(['serve', '--model', model.dir, '--host', '0.0.0.0', '--port', '0']);
+    try {
+      const [, port] = await waitFor(
+        open.stderr,
+        /serving model .* at http:\/\/0\.0\.0\.0:(\d+)\//,
+        open.exited,
+      );
+      assert.match(open.stderr(), /WARNING: serving on 0\.0\.0\.0 without an API key: anyone who can reach/);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/api/v1/model`)).status, 200);
+    } finally {
+      open.child.kill('SIGKILL');
+    }
+
+    const key = 'test-key-0123456789abcdef';
+    const locked = runCli(['serve', '--model', model.dir, '--host', '0.0.0.0', '--port', '0'], {
+      CXR_API_KEY: key,
+    });
+    try {
+      const [, port] = await waitFor(
+        locked.stderr,
+        /serving model .* at http:\/\/0\.0\.0\.0:(\d+)\//,
+        locked.exited,
+      );
+      assert.doesNotMatch(locked.stderr(), /WARNING/);
+      assert.match(locked.stderr(), /API key required/);
+      assert.doesNotMatch(locked.stderr(), new RegExp(key), 'the key is never printed');
+      const url = `http://127.0.0.1:${port}`;
+      const refused = await fetch(`${url}/api/v1/model`);
+      assert.equal(refused.status, 401);
+      assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'unauthorized');
+      const allowed = await fetch(`${url}/api/v1/model`, { headers: { authorization: `Bearer ${key}` } });
+      assert.equal(allowed.status, 200);
+      assert.equal((await fetch(`${url}/healthz`)).status, 200, 'health checks need no key');
+    } finally {
+      locked.child.kill('SIGKILL');
+    }
+
+    const short = runCli(['serve', '--model', model.dir, '--port', '0', '--api-key', 'short']);
+    assert.equal(await short.exited, 1);
+    assert.match(short.stderr(), /at least 16 characters/);
   });
 });

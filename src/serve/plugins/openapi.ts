@@ -73,7 +73,17 @@ export function docsContentSecurityPolicy(header: string): string {
     .join('; ');
 }
 
-async function openApiPlugin(app: FastifyInstance, options: { maxUploadBytes: number; version: string }) {
+async function openApiPlugin(
+  app: FastifyInstance,
+  options: { maxUploadBytes: number; version: string; bearerAuth?: boolean },
+) {
+  // With an API key, /docs gets an "Authorize" button and sends the key with "Try it out".
+  const security = options.bearerAuth
+    ? {
+        components: { securitySchemes: { apiKey: { type: 'http' as const, scheme: 'bearer' } } },
+        security: [{ apiKey: [] }],
+      }
+    : {};
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -90,6 +100,7 @@ async function openApiPlugin(app: FastifyInstance, options: { maxUploadBytes: nu
         { name: 'health', description: 'Liveness' },
         { name: 'samples', description: 'Bundled sample images' },
       ],
+      ...security,
     },
     transformObject: (documents) =>
       'openapiObject' in documents
