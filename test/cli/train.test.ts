@@ -95,6 +95,18 @@ describe('cxr train', () => {
     assert.match(summary.training.command, /train --data .* --epochs 2 --json/);
     assert.match(run.stderr, /epoch 2\/2 {2}loss/);
     assert.ok(existsSync(path.join(out, 'model.json')));
+
+    // A finished model is not overwritten by accident.
+    const metadata = await readFile(path.join(out, 'metadata.json'), 'utf8');
+    const again = await cxr(['train', '--data', dataDir, '--out', out, '--epochs', '2', ...FAST]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /json-model already holds a trained model \(metadata\.json\).* --force/);
+    assert.equal(await readFile(path.join(out, 'metadata.json'), 'utf8'), metadata, 'left as it was');
+    // --force gets past that check (this run then stops at its missing dataset, before touching the folder).
+    const forced = await cxr(['train', '--data', path.join(work, 'nope'), '--out', out, '--force', ...FAST]);
+    assert.equal(forced.code, 1);
+    assert.match(forced.stderr, /nope/);
+    assert.doesNotMatch(forced.stderr, /already holds/);
   });
 
   it('continues a killed run with --resume', async () => {

@@ -1,4 +1,6 @@
 /** `cxr train`: train a model on a dataset in the Kaggle layout and write a complete model directory. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { type Command, Option } from 'commander';
 import { AUGMENTATION_PRESETS } from '../../data/augment.ts';
 import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
@@ -36,6 +38,7 @@ interface TrainCommandOptions {
   /** A strength name, or false for --no-augment (commander's negation of --augment). */
   augment: string | boolean;
   resume?: boolean;
+  force?: boolean;
   backend: BackendName;
   threads?: number;
   cacheDir?: string;
@@ -86,9 +89,9 @@ function requestedConfig(o: TrainCommandOptions): Partial<TrainConfig> {
   };
 }
 
-/** The command line to record for reproduction (without --resume, which only matters to a killed run). */
+/** The command line to record for reproduction (without --resume and --force, which only matter to the folder). */
 function reproducibleCommand(): string {
-  const args = process.argv.slice(2).filter((a) => a !== '--resume');
+  const args = process.argv.slice(2).filter((a) => a !== '--resume' && a !== '--force');
   const quoted = args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`));
   return `npm run -s cxr -- ${quoted.join(' ')}`;
 }
@@ -141,7 +144,20 @@ function printSummary(result: TrainResult): void {
   );
 }
 
+/** A finished model is never overwritten by accident (the shipped models/default included): --force says so. */
+function refuseToOverwrite(o: TrainCommandOptions): void {
+  if (o.resume || o.force) return;
+  const existing = ['metadata.json', 'model.json'].find((file) => existsSync(path.join(o.out, file)));
+  if (existing) {
+    throw new CliError(
+      `${o.out} already holds a trained model (${existing}); choose another --out (e.g. runs/my-model), ` +
+        'or add --force to replace it',
+    );
+  }
+}
+
 async function train(o: TrainCommandOptions): Promise<void> {
+  refuseToOverwrite(o);
   let result: TrainResult;
   try {
     result = await trainModel({
@@ -185,8 +201,10 @@ Writes into MODEL_DIR: model.json + weights.bin, metadata.json, MODEL_CARD.md, h
 training-curves.png and split.json. A checkpoint is saved after every epoch in MODEL_DIR/checkpoints/; after a
 crash or Ctrl-C, run the same command with --resume to continue exactly where it stopped.
 
-Example (the shipped model; see README):
-  cxr train --data ../shared/datasets/chest_xray --out models/default`;
+An existing model directory is never overwritten unless --force is given.
+
+Example:
+  cxr train --data data/chest_xray --out runs/my-model`;
 }
 
 export function registerTrainCommand(program: Command): void {
@@ -255,6 +273,7 @@ export function registerTrainCommand(program: Command): void {
     )
     .option('--no-augment', 'train without augmentation (same as --augment none)')
     .option('--resume', 'continue the interrupted run in MODEL_DIR/checkpoints (its settings are kept)')
+    .option('--force', 'replace the model already in MODEL_DIR (refused without it)')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_NAMES).default('wasm'))
     .option('--threads <n>', 'wasm threads (default $CXR_WASM_THREADS or 1)', integerArg(1))
     .option('--cache-dir <dir>', 'decoded-pixel cache (default .cache/pixels or $CXR_CACHE_DIR)')
