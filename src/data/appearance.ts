@@ -141,3 +141,39 @@ function invert(matrix: Float64Array[]): Float64Array[] {
   }
   return inv;
 }
+
+/**
+ * How tightly a film is framed: edges showing body (bright) rather than background (dark). Tight collimation, or
+ * a child filling more of the detector, scores high. Grey levels: border mean minus half the dark share of 255.
+ */
+export function framingScore(features: Float64Array): number {
+  const border = features[APPEARANCE_FEATURES.indexOf('borderMean')];
+  const dark = features[APPEARANCE_FEATURES.indexOf('darkFraction')];
+  return border - 127.5 * dark;
+}
+
+/**
+ * One score per image for a scored split design (src/data/split.ts): `framing` = framingScore, `appearance` =
+ * atypicality among the images of the same label. `pixels` holds size² bytes per label in `labels` order.
+ */
+export function splitScores(
+  design: 'framing' | 'appearance',
+  pixels: Uint8Array,
+  size: number,
+  labels: ArrayLike<number>,
+): Float64Array {
+  const area = size * size;
+  const features = Array.from({ length: labels.length }, (_, i) =>
+    appearanceFeatures(pixels, i * area, size),
+  );
+  if (design === 'framing') return Float64Array.from(features, framingScore);
+  const scores = new Float64Array(labels.length);
+  for (const label of [0, 1]) {
+    const members = features.flatMap((_, i) => (labels[i] === label ? [i] : []));
+    const distance = atypicality(members.map((i) => features[i]));
+    members.forEach((i, k) => {
+      scores[i] = distance[k];
+    });
+  }
+  return scores;
+}

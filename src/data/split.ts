@@ -2,6 +2,10 @@
  * The train/validation split: carved from the training images at patient level (no child on both sides) and
  * stratified by label (each side keeps the class ratio of the whole), reproducible from a seed and recorded in a
  * JSON manifest so a run can be repeated on the same images.
+ *
+ * Designs (`cxr train --val-split`): `random` picks patients at random; `framing` and `appearance` hold out the
+ * patients whose films are most tightly framed, or look least typical, so validation shows how the model does
+ * on films unlike those it learned from (docs/model.md has what each design measured).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,11 +15,20 @@ import type { ImageRecord } from '../core/types.ts';
 export const DEFAULT_VAL_FRACTION = 0.1;
 export const DEFAULT_SPLIT_SEED = 42;
 
+/** How validation patients are chosen. */
+export const SPLIT_DESIGNS = ['random', 'framing', 'appearance'] as const;
+export type SplitDesign = (typeof SPLIT_DESIGNS)[number];
+
 export interface PatientSplitOptions {
   /** Share of images (per class) that go to validation, in (0, 1). Default 0.1. */
   valFraction?: number;
   /** Seed of the shuffle; the same records and seed always give the same split. Default 42. */
   seed?: number;
+  /**
+   * When given, patients are held out in order of their mean score, highest first, instead of at random (the
+   * `framing` and `appearance` designs); ties keep patient-ID order. One score per record, by path.
+   */
+  scores?: ReadonlyMap<string, number>;
 }
 
 export interface TrainValSplit {
@@ -63,6 +76,23 @@ function pickValidation(groups: PatientGroup[], target: number): Set<PatientGrou
   return picked;
 }
 
+/** Patients by the mean score of their images, highest first (stable, so ties keep patient-ID order). */
+function byScore(groups: PatientGroup[], scores: ReadonlyMap<string, number>): PatientGroup[] {
+  const mean = (g: PatientGroup) => {
+    let total = 0;
+    for (const r of g.records) {
+      const score = scores.get(r.path);
+      if (score === undefined) throw new Error(`patient split: no score for ${r.path}`);
+      total += score;
+    }
+    return total / g.records.length;
+  };
+  return groups
+    .map((g) => ({ g, score: mean(g) }))
+    .sort((a, b) => b.score - a.score)
+    .map(({ g }) => g);
+}
+
 /**
  * Splits records into train and validation by patient, per label. Each class sends about `valFraction` of its
  * images to validation, so both sides keep the overall class ratio. Output lists are sorted by path.
@@ -82,8 +112,8 @@ export function patientSplit(
   for (const labelIndex of [0, 1] as const) {
     const ofLabel = groups.filter((g) => g.labelIndex === labelIndex);
     const images = ofLabel.reduce((n, g) => n + g.records.length, 0);
-    for (const g of pickValidation(shuffled(ofLabel, random), Math.round(images * valFraction)))
-      valGroups.add(g);
+    const order = options.scores ? byScore(ofLabel, options.scores) : shuffled(ofLabel, random);
+    for (const g of pickValidation(order, Math.round(images * valFraction))) valGroups.add(g);
   }
   const train: ImageRecord[] = [];
   const val: ImageRecord[] = [];
@@ -100,6 +130,8 @@ export interface SplitInfo {
   root: string;
   seed: number;
   valFraction: number;
+  /** How validation patients were chosen (absent in manifests written before designs existed: random). */
+  design?: SplitDesign;
 }
 
 /** The JSON manifest: relative paths (forward slashes) of each side plus how they were chosen. */
@@ -132,6 +164,7 @@ export async function writeSplitManifest(file: string, split: TrainValSplit, inf
     root,
     seed: info.seed,
     valFraction: info.valFraction,
+    design: info.design ?? 'random',
     counts: { train: classCounts(split.train), val: classCounts(split.val) },
     train: split.train.map((r) => relativePath(root, r.path)),
     val: split.val.map((r) => relativePath(root, r.path)),

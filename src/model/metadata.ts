@@ -190,7 +190,7 @@ export interface TrainingSummary {
   /** Loss weights of [NORMAL, PNEUMONIA] that balance the classes. */
   classWeights: [number, number];
   augmentation: string;
-  validation: { source: string; images: number; valFraction?: number };
+  validation: { source: string; images: number; valFraction?: number; design?: string };
   /** Wall-clock training seconds (all epochs, across resumed sessions), and per epoch. */
   seconds: number;
   secondsPerEpoch: number;

@@ -2,6 +2,7 @@
 
 import { describeBounds, type NumberBounds, withinBounds } from '../core/bounds.ts';
 import { AUGMENTATION_PRESETS, type AugmentPreset } from '../data/augment.ts';
+import { SPLIT_DESIGNS, type SplitDesign } from '../data/split.ts';
 import { THRESHOLD_RULES, type ThresholdRuleName } from '../metrics/threshold.ts';
 import { getArchitecture } from '../model/architectures.ts';
 import type { MonitorName } from './loop.ts';
@@ -19,6 +20,8 @@ export interface TrainConfig {
   warmupEpochs: number;
   /** Final learning rate of the cosine decay, as a fraction of the peak. */
   finalLearningRateFactor: number;
+  /** How the carved validation set picks its patients: at random, or the most tightly framed / atypical films. */
+  valSplit: SplitDesign;
   /** Share of training patients carved out for validation (when no validation folder is used). */
   valFraction: number;
   seed: number;
@@ -58,6 +61,7 @@ export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'imageSize'> = {
   augment: true,
   augmentation: 'mild',
   members: 1,
+  valSplit: 'random',
 };
 
 /** The one set of bounds of the numeric settings; the CLI's option parsers read them too. */
@@ -114,6 +118,9 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
       `one of ${Object.keys(THRESHOLD_RULES).join(', ')}`,
       config.thresholdRule,
     );
+  }
+  if (!SPLIT_DESIGNS.includes(config.valSplit)) {
+    throw new TrainConfigError('valSplit', `one of ${SPLIT_DESIGNS.join(', ')}`, config.valSplit);
   }
   if (!(config.augmentation in AUGMENTATION_PRESETS)) {
     throw new TrainConfigError(

@@ -6,10 +6,11 @@
 import path from 'node:path';
 import type { ProgressCallback } from '../core/progress.ts';
 import type { DataFingerprint, ImageRecord } from '../core/types.ts';
+import { splitScores } from '../data/appearance.ts';
 import { discoverDataset } from '../data/discover.ts';
 import { dataFingerprint } from '../data/fingerprint.ts';
 import { type LoadedPixels, loadPixels } from '../data/pixels.ts';
-import { patientSplit, writeSplitManifest } from '../data/split.ts';
+import { patientSplit, type SplitDesign, writeSplitManifest } from '../data/split.ts';
 import type { PixelSet } from './batches.ts';
 
 /** A dataset's own val/ split is used only with at least this many images per class (the official one has 8). */
@@ -34,6 +35,8 @@ export interface PrepareDataOptions {
   dataDir: string;
   valDir?: string;
   valFraction: number;
+  /** How a carved validation set picks its patients (default random). */
+  valSplit?: SplitDesign;
   /** Seeds the patient split. */
   seed: number;
   imageSize: number;
@@ -90,15 +93,34 @@ async function chooseRecords(options: PrepareDataOptions, warnings: string[]) {
         `select a model; needs ${MIN_VAL_IMAGES_PER_CLASS} per class): validating on a patient-level split of train`,
     );
   }
-  const split = patientSplit(train, { valFraction: options.valFraction, seed: options.seed });
+  const design = options.valSplit ?? 'random';
+  const scores = design === 'random' ? undefined : await designScores(design, train, options, warnings);
+  const split = patientSplit(train, { valFraction: options.valFraction, seed: options.seed, scores });
   if (options.splitManifest) {
     await writeSplitManifest(options.splitManifest, split, {
       root: dataset.root,
       seed: options.seed,
       valFraction: options.valFraction,
+      design,
     });
   }
   return { root: dataset.root, train: split.train, val: split.val, valSource: 'carved' as const };
+}
+
+/** Scores for a `framing` or `appearance` split: read from the training images themselves (cached pixels). */
+async function designScores(
+  design: Exclude<SplitDesign, 'random'>,
+  records: ImageRecord[],
+  options: PrepareDataOptions,
+  warnings: string[],
+): Promise<Map<string, number>> {
+  const loaded = await load(records, `measure ${design}`, options, warnings);
+  const labels = Uint8Array.from(loaded.records, (r) => r.labelIndex);
+  const scores = splitScores(design, loaded.pixels, options.imageSize, labels);
+  const byPath = new Map(loaded.records.map((r, i) => [r.path, scores[i]]));
+  // Files that failed to decode are dropped from training later anyway; score them last.
+  for (const r of records) if (!byPath.has(r.path)) byPath.set(r.path, Number.NEGATIVE_INFINITY);
+  return byPath;
 }
 
 async function load(records: ImageRecord[], phase: string, options: PrepareDataOptions, warnings: string[]) {

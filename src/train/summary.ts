@@ -85,7 +85,7 @@ export function trainingSummary(
     validation: {
       source: data.valSource,
       images: data.val.labels.length,
-      ...(data.valSource === 'carved' ? { valFraction: config.valFraction } : {}),
+      ...(data.valSource === 'carved' ? { valFraction: config.valFraction, design: config.valSplit } : {}),
     },
     seconds: state.trainingSeconds,
     secondsPerEpoch: state.trainingSeconds / Math.max(1, state.epochsDone),

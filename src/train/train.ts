@@ -205,6 +205,7 @@ async function prepare(options: TrainOptions): Promise<Run> {
     dataDir: options.dataDir,
     valDir: options.valDir,
     valFraction: config.valFraction,
+    valSplit: config.valSplit,
     seed: config.splitSeed ?? config.seed,
     imageSize: config.imageSize,
     cacheDir: options.cacheDir,

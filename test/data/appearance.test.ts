@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { seededRandom } from '../../src/core/random.ts';
-import { APPEARANCE_FEATURES, appearanceFeatures, atypicality } from '../../src/data/appearance.ts';
+import {
+  APPEARANCE_FEATURES,
+  appearanceFeatures,
+  atypicality,
+  splitScores,
+} from '../../src/data/appearance.ts';
 
 const SIZE = 32;
 
@@ -31,5 +36,32 @@ describe('appearance features', () => {
     const distance = atypicality(rows);
     const worst = distance.indexOf(Math.max(...distance));
     assert.equal(worst, rows.length - 1);
+  });
+});
+
+describe('split scores', () => {
+  it('framing ranks a film whose edges show body above one with a dark background border', () => {
+    const tight = new Uint8Array(SIZE * SIZE).fill(150);
+    const loose = tight.slice();
+    for (let y = 0; y < SIZE; y++) {
+      for (let x = 0; x < SIZE; x++)
+        if (x < 4 || x >= SIZE - 4 || y < 4 || y >= SIZE - 4) loose[y * SIZE + x] = 5;
+    }
+    const pixels = new Uint8Array(2 * SIZE * SIZE);
+    pixels.set(tight, 0);
+    pixels.set(loose, SIZE * SIZE);
+    const [a, b] = splitScores('framing', pixels, SIZE, [0, 0]);
+    assert.ok(a > b);
+  });
+
+  it('appearance scores each image among its own label only', () => {
+    const images = Array.from({ length: 12 }, (_, k) => film(90 + (k % 4), 20, k));
+    images.push(film(30, 120, 50));
+    const pixels = new Uint8Array(images.length * SIZE * SIZE);
+    for (const [i, img] of images.entries()) pixels.set(img, i * SIZE * SIZE);
+    const labels = images.map((_, i) => (i < 6 ? 1 : 0));
+    const scores = splitScores('appearance', pixels, SIZE, labels);
+    const normals = Array.from(scores).slice(6);
+    assert.equal(normals.indexOf(Math.max(...normals)), normals.length - 1);
   });
 });

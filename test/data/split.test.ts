@@ -123,3 +123,31 @@ test('on the real training set: patient-disjoint and stratified within 2 points'
   assert.ok([...patients(val)].every((id) => !trainPatients.has(id)));
   assert.ok(Math.abs(val.length / records.length - 0.1) <= 0.01);
 });
+
+test('a scored design holds out the highest-scoring patients of each class, whole', () => {
+  const records = syntheticRecords();
+  // Score = the patient number: the highest-numbered patients of each class must go to validation.
+  const scores = new Map(records.map((r) => [r.path, Number(r.patientId.slice(1))]));
+  const split = patientSplit(records, { valFraction: 0.1, scores });
+  const trainPatients = new Set(split.train.map((r) => r.patientId));
+  for (const r of split.val) assert.ok(!trainPatients.has(r.patientId), 'patient-disjoint');
+  for (const label of [0, 1]) {
+    const val = split.val.filter((r) => r.labelIndex === label).map((r) => Number(r.patientId.slice(1)));
+    const train = split.train.filter((r) => r.labelIndex === label).map((r) => Number(r.patientId.slice(1)));
+    // Whole patients only: a patient that would overshoot the target may be skipped for a slightly lower one,
+    // so held-out patients all come from the top of the ranking rather than strictly above every other.
+    const all = [...val, ...train].sort((a, b) => a - b);
+    assert.ok(
+      Math.min(...val) > all[Math.floor(all.length * 0.85)],
+      `label ${label}: held-out patients score high`,
+    );
+    const share = val.length / (val.length + train.length);
+    assert.ok(share > 0.07 && share < 0.13, `label ${label} share ${share}`);
+  }
+  assert.deepEqual(
+    patientSplit(records, { valFraction: 0.1, scores, seed: 1 }),
+    split,
+    'the seed plays no part',
+  );
+  assert.throws(() => patientSplit(records, { scores: new Map() }), /no score for/);
+});

@@ -138,7 +138,13 @@ describe('trainModel', () => {
 });
 
 describe('trainModel with --members', () => {
-  const ensembleConfig = { ...CONFIG, epochs: 2, members: 2, augmentation: 'strong' as const };
+  const ensembleConfig = {
+    ...CONFIG,
+    epochs: 2,
+    members: 2,
+    augmentation: 'strong' as const,
+    valSplit: 'framing' as const,
+  };
 
   it('trains each member on one split and saves them as one ensemble model', async () => {
     const outDir = path.join(work, 'ensemble');
@@ -162,6 +168,9 @@ describe('trainModel with --members', () => {
     );
     const split = JSON.parse(await readFile(path.join(outDir, 'split.json'), 'utf8'));
     assert.equal(split.seed, 7, 'members share the split of the run seed');
+    assert.equal(split.design, 'framing');
+    const validation = metadata.training?.validation as { design?: string } | undefined;
+    assert.equal(validation?.design, 'framing');
   });
 
   it('resumes an ensemble killed in its second member and ends with the same weights', async () => {

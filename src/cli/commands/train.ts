@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
 import { AUGMENTATION_PRESETS } from '../../data/augment.ts';
+import { SPLIT_DESIGNS, type SplitDesign } from '../../data/split.ts';
 import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
 import { THRESHOLD_RULES, type ThresholdRuleName } from '../../metrics/threshold.ts';
 import { ARCHITECTURES } from '../../model/architectures.ts';
@@ -32,6 +33,7 @@ interface TrainCommandOptions {
   seed?: number;
   splitSeed?: number;
   members?: number;
+  valSplit?: SplitDesign;
   patience?: number;
   monitor?: MonitorName;
   thresholdRule?: ThresholdRuleName;
@@ -61,6 +63,7 @@ const FLAGS: Partial<Record<keyof TrainConfig, string>> = {
   splitSeed: '--split-seed',
   augmentation: '--augment',
   members: '--members',
+  valSplit: '--val-split',
   monitor: '--monitor',
   patience: '--patience',
   thresholdRule: '--threshold-rule',
@@ -78,6 +81,7 @@ function requestedConfig(o: TrainCommandOptions): Partial<TrainConfig> {
     seed: o.seed,
     splitSeed: o.splitSeed,
     members: o.members,
+    valSplit: o.valSplit,
     patience: o.patience,
     monitor: o.monitor,
     thresholdRule: o.thresholdRule,
@@ -241,6 +245,12 @@ export function registerTrainCommand(program: Command): void {
       '--seed <n>',
       `seed for split, initial weights, shuffling, augmentation, dropout (default ${d.seed})`,
       boundedArg(b.seed),
+    )
+    .addOption(
+      new Option(
+        '--val-split <design>',
+        `how validation patients are chosen: random, or the most tightly framed / least typical films (default ${d.valSplit})`,
+      ).choices(SPLIT_DESIGNS),
     )
     .option(
       '--members <k>',
