@@ -9,9 +9,9 @@ import { PROBABILITY_EPS } from '../metrics/calibration.ts';
 import { confusionAt, ratesFrom } from '../metrics/confusion.ts';
 import { orNaN } from '../metrics/errors.ts';
 import { rocAuc } from '../metrics/roc.ts';
+import { recomputeBatchNormStatistics } from '../model/batchnorm-stats.ts';
 import { predictRawProbabilities } from '../model/infer.ts';
 import { type BatchAugment, BatchBuilder, balancedClassWeights, type PixelSet } from './batches.ts';
-import { recomputeBatchNormStatistics } from './batchnorm-stats.ts';
 import { type LearningRateSchedule, learningRateAt } from './schedule.ts';
 import { trainStep } from './step.ts';
 
@@ -241,7 +241,7 @@ export async function runTraining(options: RunTrainingOptions): Promise<Training
     const trained = await trainOneEpoch(options, epoch);
     recomputeBatchNormStatistics({
       model,
-      train: options.train,
+      pixels: options.train.pixels,
       imageSize: settings.imageSize,
       batchSize: settings.batchSize,
       seed: deriveSeed(settings.seed, epoch),

@@ -1,17 +1,19 @@
 /**
- * "Precise" batch-norm statistics: before each validation, the moving mean and variance of every batch-norm
- * layer are recomputed as the plain average over a fixed set of un-augmented training batches. The running
- * averages kept during training trail the weights (they mix statistics of older weights) and, with a short
- * momentum, rest on the last few batches only; either way the inference-mode model that is validated, selected
- * and saved can disagree with the training-mode one. Averaging anew costs a few forward passes per epoch.
+ * Recomputing batch-norm statistics over a set of images: the moving mean and variance of every batch-norm layer
+ * become the plain average over fixed batches of those images.
+ *
+ * Training uses it before each validation ("precise BN", over un-augmented training batches): the running
+ * averages kept during training trail the weights and, with a short momentum, rest on the last few batches only,
+ * so the inference-mode model that is validated, selected and saved can disagree with the training-mode one.
+ * `cxr calibrate --adapt-bn` uses it on a site's own images (AdaBN, Li et al. 2016): the statistics then describe
+ * that site's images, which moves the model's outputs towards them without any label.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { deriveSeed, seededPermutation, withSeededMathRandom } from '../core/random.ts';
-import { batchTensor } from '../model/infer.ts';
-import type { PixelSet } from './batches.ts';
+import { batchTensor } from './infer.ts';
 
-/** Batches averaged per recomputation (of `batchSize` images each). */
+/** Batches averaged per recomputation during training (of `batchSize` images each). */
 export const PRECISE_BN_BATCHES = 20;
 
 /** The mutable part of tfjs-layers' BatchNormalization that this module drives. */
@@ -25,28 +27,30 @@ function batchNormLayers(model: tfl.LayersModel): (tfl.layers.Layer & MomentumLa
 }
 
 /**
- * Replaces the moving statistics with averages over `batches` training batches (a seeded, fixed choice of
- * images). Momentum k/(k+1) at batch k turns each layer's moving-average update into a running mean.
- * Returns false (and does nothing) for models without batch norm.
+ * Replaces the moving statistics with averages over `batches` batches of `pixels` (a seeded, fixed choice of
+ * images; all of them when there are fewer). Momentum k/(k+1) at batch k turns each layer's moving-average
+ * update into a running mean. Returns false (and does nothing) for models without batch norm.
  */
 export function recomputeBatchNormStatistics(options: {
   model: tfl.LayersModel;
-  train: PixelSet;
+  /** imageSize² grey bytes per image, back to back. */
+  pixels: Uint8Array;
   imageSize: number;
   batchSize: number;
   seed: number;
+  /** Default PRECISE_BN_BATCHES. */
   batches?: number;
 }): boolean {
-  const { model, train, imageSize, batchSize } = options;
+  const { model, pixels, imageSize, batchSize } = options;
   const layers = batchNormLayers(model);
   if (layers.length === 0) return false;
   const area = imageSize * imageSize;
-  const count = train.labels.length;
+  const count = Math.floor(pixels.length / area);
   const images = Math.min(count, (options.batches ?? PRECISE_BN_BATCHES) * batchSize);
   const order = seededPermutation(count, deriveSeed(options.seed, 'precise-bn'));
   const chosen = new Uint8Array(images * area);
   for (let k = 0; k < images; k++)
-    chosen.set(train.pixels.subarray(order[k] * area, (order[k] + 1) * area), k * area);
+    chosen.set(pixels.subarray(order[k] * area, (order[k] + 1) * area), k * area);
   const saved = layers.map((l) => l.momentum);
   try {
     for (let b = 0, start = 0; start < images; b++, start += batchSize) {

@@ -4,8 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { deriveSeed, seededPermutation, seededRandom } from '../../src/core/random.ts';
 import { initEngine } from '../../src/engine/backend.ts';
+import { recomputeBatchNormStatistics } from '../../src/model/batchnorm-stats.ts';
 import { batchTensor } from '../../src/model/infer.ts';
-import { recomputeBatchNormStatistics } from '../../src/train/batchnorm-stats.ts';
 
 const SIZE = 8;
 
@@ -33,10 +33,9 @@ describe('recomputeBatchNormStatistics', () => {
     const random = seededRandom(2);
     const count = 40;
     const pixels = Uint8Array.from({ length: count * SIZE * SIZE }, () => Math.floor(random() * 256));
-    const train = { pixels, labels: new Uint8Array(count) };
     const done = recomputeBatchNormStatistics({
       model,
-      train,
+      pixels,
       imageSize: SIZE,
       batchSize: 8,
       seed: 5,
@@ -83,9 +82,9 @@ describe('recomputeBatchNormStatistics', () => {
       .dense({ units: 1 })
       .apply(tfl.layers.flatten().apply(input)) as tfl.SymbolicTensor;
     const model = tfl.model({ inputs: input, outputs: output });
-    const train = { pixels: new Uint8Array(4 * SIZE * SIZE), labels: new Uint8Array(4) };
+    const pixels = new Uint8Array(4 * SIZE * SIZE);
     assert.equal(
-      recomputeBatchNormStatistics({ model, train, imageSize: SIZE, batchSize: 2, seed: 1 }),
+      recomputeBatchNormStatistics({ model, pixels, imageSize: SIZE, batchSize: 2, seed: 1 }),
       false,
     );
     model.dispose();
