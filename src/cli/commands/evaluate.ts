@@ -130,8 +130,8 @@ metrics.json (and --json output):
   An undefined metric (e.g. specificity on a folder without NORMAL images) is null.
 
 Examples:
-  cxr evaluate --data ../data/chest_xray                       test split, models/default
-  cxr evaluate --model runs/m1 --data ../data/chest_xray/test --json`;
+  cxr evaluate --data data/chest_xray                          test split, models/default
+  cxr evaluate --model runs/my-model --data data/chest_xray/test --json`;
 
 export function registerEvaluateCommand(program: Command): void {
   program

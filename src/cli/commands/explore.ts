@@ -90,7 +90,7 @@ export function registerExploreCommand(program: Command): void {
     .option('--quiet', 'no progress bars')
     .addHelpText(
       'after',
-      '\nExample:\n  cxr explore --data ../shared/datasets/chest_xray --out reports/explore\n' +
+      '\nExample:\n  cxr explore --data data/chest_xray --out reports/explore\n' +
         '\nA second run reads decoded pixels from the cache and takes seconds.',
     )
     .action(runExplore);

@@ -6,7 +6,7 @@ import { type Command, Option } from 'commander';
 import { DEFAULT_MODEL_DIR } from '../../core/paths.ts';
 import { supportedEncodingsSummary } from '../../data/decoders/transfer-syntaxes.ts';
 import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
-import { expandPaths } from '../../predict/inputs.ts';
+import { expandPaths, IMAGE_EXTENSIONS } from '../../predict/inputs.ts';
 import {
   JOURNAL_FORMAT,
   type JournalEntry,
@@ -189,13 +189,15 @@ function reportToStderr(results: PredictResult[], options: PredictCommandOptions
 }
 
 const HELP_AFTER = `
-Output: one row per input, highest probability first (the order to read them in):
-  path, probability (calibrated P(PNEUMONIA)), label (at the model's stored threshold unless --threshold),
-  rank (1 = read first), heatmap (with --heatmaps), error (why an input could not be scored).
-  Failed inputs are ranked after all scored ones. Not a medical device: a triage aid, never a diagnosis.
+Output: one row per input, in reading order (rank 1 first):
+  path, probability (calibrated P(PNEUMONIA)), label (the class at the threshold, for machines),
+  flag (Flagged / Not flagged: probability >= threshold), rank, threshold (the model's stored one unless
+  --threshold), model (name version), heatmap (with --heatmaps), error (why an input could not be scored).
+  Not a medical device: a triage aid, never a diagnosis.
 
-Inputs: files, directories (searched recursively for .jpg/.jpeg/.png/.dcm/.dicom and extension-less files)
-  and glob patterns (*, ?, [...], {a,b}, **). JPEG, PNG and DICOM are recognised from their bytes.
+Inputs: files, directories (searched recursively, following symbolic links, for ${IMAGE_EXTENSIONS.join('/')}
+  and extension-less files) and glob patterns (*, ?, [...], {a,b}, **). JPEG, PNG and DICOM are recognised
+  from their bytes.
   DICOM pixel data read: ${supportedEncodingsSummary()}.
   Patient identifiers in DICOM files are never printed or written.
 
@@ -206,8 +208,9 @@ Interrupted runs: with --out FILE, every row is appended to FILE.partial as soon
 
 Exit status:
   ${EXIT_ALL_SCORED}  every input was scored
-  1  nothing was scored (bad options, no model, no inputs found)
-  ${EXIT_SOME_FAILED}  the worklist was written, but some inputs failed (corrupt, unsupported, empty, too large);
+  1  nothing was scored (bad options, no model, a folder without images)
+  ${EXIT_SOME_FAILED}  the worklist was written, but some inputs failed (corrupt, unsupported, empty, too large,
+     missing, a pattern matching nothing);
      their rows carry the error, and each is also reported on stderr
 
 Examples:
