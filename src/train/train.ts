@@ -17,6 +17,7 @@ import { thresholdRuleByName } from '../metrics/threshold.ts';
 import { createModel } from '../model/architectures.ts';
 import { renderModelCard } from '../model/card.ts';
 import { combineMembers } from '../model/ensemble.ts';
+import { recordFromMetrics, VALIDATION_RECORD_NAME } from '../model/evaluations.ts';
 import { predictRawProbabilities } from '../model/infer.ts';
 import { saveModel } from '../model/io.ts';
 import type { ModelMetadata } from '../model/metadata.ts';
@@ -39,6 +40,7 @@ import {
   type TrainingState,
 } from './loop.ts';
 import { buildTrainingReport, TRAINING_CURVES_PNG } from './report.ts';
+import { shiftValidation } from './shift-validation.ts';
 import { buildMetadata, trainingAugmentation, trainingSummary } from './summary.ts';
 
 export const HISTORY_JSON = 'history.json';
@@ -162,6 +164,13 @@ async function startingPoint(
   const best = await restoreCheckpoint(checkpointDir, manifest, model, optimizer);
   return { state: manifest.state, best: new BestWeights(best) };
 }
+
+/** How the validation record is named in metadata.json and the model card, per split design. */
+const SPLIT_NAMES: Record<TrainConfig['valSplit'], string> = {
+  random: VALIDATION_RECORD_NAME,
+  framing: 'framing split: the most tightly framed films',
+  appearance: 'appearance split: the least typical films',
+};
 
 /** What every member of a run shares: settings, engine, data. */
 interface Run {
@@ -391,6 +400,27 @@ async function finalize(
     training,
     backend: run.backend,
   });
+  const validationName =
+    data.valSource === 'carved'
+      ? `${SPLIT_NAMES[config.valSplit]} (${Math.round(config.valFraction * 100)}% of patients)`
+      : `validation images (${data.valSource})`;
+  metadata.evaluations = [
+    recordFromMetrics({
+      kind: 'validation',
+      name: validationName,
+      metrics: operating.metrics,
+      data: data.valFingerprint,
+    }),
+    await shiftValidation({
+      model,
+      val: data.val,
+      imageSize: config.imageSize,
+      calibration: operating.calibration,
+      threshold: operating.threshold.threshold,
+      seed: deriveSeed(config.seed, 'shift-suite'),
+      bootstrapSamples: options.bootstrapSamples,
+    }),
+  ];
   if (members.length > 1) {
     metadata.ensemble = {
       members: members.map((m) => ({

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { SHIFT_SUITE } from '../../src/data/shift.ts';
 import { validateMetadata } from '../../src/model/metadata.ts';
 import { CHECKPOINT_DIR, CHECKPOINT_JSON } from '../../src/train/checkpoint.ts';
 import { type TrainConfig, TrainConfigError } from '../../src/train/config.ts';
@@ -171,6 +172,16 @@ describe('trainModel with --members', () => {
     assert.equal(split.design, 'framing');
     const validation = metadata.training?.validation as { design?: string } | undefined;
     assert.equal(validation?.design, 'framing');
+    const [val, shift] = metadata.evaluations ?? [];
+    assert.equal(val.kind, 'validation');
+    assert.match(val.name, /framing split/);
+    assert.equal(val.n, metadata.data.validation?.count);
+    assert.equal(shift.kind, 'shift');
+    assert.deepEqual(
+      Object.keys(shift.perShift ?? {}),
+      SHIFT_SUITE.map((s) => s.name),
+    );
+    assert.equal(shift.n, val.n * SHIFT_SUITE.length);
   });
 
   it('resumes an ensemble killed in its second member and ends with the same weights', async () => {
