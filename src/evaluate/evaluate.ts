@@ -8,8 +8,9 @@ import type { BadFile, ImageRecord, SplitName } from '../core/types.ts';
 import { discoverDataset } from '../data/discover.ts';
 import { loadPixels } from '../data/pixels.ts';
 import { type BackendName, initEngine } from '../engine/backend.ts';
+import { type ClassActivationMap, gradCam } from '../explain/gradcam.ts';
 import { computeMetrics, type EvaluationMetrics, metricWarnings } from '../metrics/summary.ts';
-import { scorePixels } from '../model/infer.ts';
+import { batchTensor, scorePixels } from '../model/infer.ts';
 import { loadModel } from '../model/io.ts';
 import type { ModelMetadata } from '../model/metadata.ts';
 
@@ -29,6 +30,19 @@ export interface EvaluateOptions {
   progress?: (phase: string) => { update: ProgressCallback; stop(): void };
 }
 
+/** Most mistakes of each kind the report shows (the most confident first), each with its Grad-CAM map. */
+export const MAX_MISTAKES_SHOWN = 30;
+
+/** An image on the wrong side of the threshold. */
+export interface Mistake {
+  /** Index into `records`, `probabilities` and `pixels`. */
+  index: number;
+  /** A pneumonia the model did not flag, or a normal image it flagged. */
+  kind: 'missed' | 'false-positive';
+  /** Grad-CAM map on the model input grid; absent when the model has no convolutional feature map. */
+  cam?: ClassActivationMap;
+}
+
 export interface EvaluationResult {
   metrics: EvaluationMetrics;
   metadata: ModelMetadata;
@@ -42,6 +56,70 @@ export interface EvaluationResult {
   /** Files that could not be used, with the reason; they are not counted in `n`. */
   skipped: BadFile[];
   warnings: string[];
+  /** Missed pneumonias first (lowest probability first), then false positives (highest first). */
+  mistakes: Mistake[];
+  /** How many mistakes of each kind there are in all (the list keeps MAX_MISTAKES_SHOWN of each). */
+  mistakeCounts: { missed: number; falsePositive: number };
+}
+
+/**
+ * The mistakes worth looking at first: every missed pneumonia, the most confident (lowest probability) first,
+ * then every false positive, the most confident (highest) first; at most `max` of each.
+ */
+export function selectMistakes(
+  labels: ArrayLike<number>,
+  probabilities: ArrayLike<number>,
+  threshold: number,
+  max = MAX_MISTAKES_SHOWN,
+): { mistakes: Mistake[]; counts: { missed: number; falsePositive: number } } {
+  const missed: number[] = [];
+  const falsePositive: number[] = [];
+  for (let i = 0; i < labels.length; i++) {
+    const flagged = probabilities[i] >= threshold;
+    if (labels[i] === 1 && !flagged) missed.push(i);
+    else if (labels[i] === 0 && flagged) falsePositive.push(i);
+  }
+  missed.sort((a, b) => probabilities[a] - probabilities[b] || a - b);
+  falsePositive.sort((a, b) => probabilities[b] - probabilities[a] || a - b);
+  return {
+    mistakes: [
+      ...missed.slice(0, max).map((index): Mistake => ({ index, kind: 'missed' })),
+      ...falsePositive.slice(0, max).map((index): Mistake => ({ index, kind: 'false-positive' })),
+    ],
+    counts: { missed: missed.length, falsePositive: falsePositive.length },
+  };
+}
+
+/** Adds Grad-CAM maps to the mistakes (a few at a time); a model without a feature map keeps none. */
+function explainMistakes(
+  model: Parameters<typeof gradCam>[0],
+  pixels: Uint8Array,
+  imageSize: number,
+  mistakes: Mistake[],
+): string | undefined {
+  const area = imageSize * imageSize;
+  const BATCH = 16;
+  try {
+    for (let start = 0; start < mistakes.length; start += BATCH) {
+      const chunk = mistakes.slice(start, start + BATCH);
+      const packed = new Uint8Array(chunk.length * area);
+      chunk.forEach((m, i) => {
+        packed.set(pixels.subarray(m.index * area, (m.index + 1) * area), i * area);
+      });
+      const input = batchTensor(packed, imageSize, 0, chunk.length);
+      try {
+        const { cams } = gradCam(model, input);
+        chunk.forEach((m, i) => {
+          m.cam = cams[i];
+        });
+      } finally {
+        input.dispose();
+      }
+    }
+  } catch (err) {
+    return `no Grad-CAM thumbnails: ${(err as Error).message}`;
+  }
+  return undefined;
 }
 
 /** Picks the split to evaluate; an explicit choice that is absent fails with the list of present ones. */
@@ -109,6 +187,14 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
       seed: 0,
     });
     const warnings = [...metricWarnings(labels), ...skipped.map((b) => `skipped ${b.path}: ${b.reason}`)];
+    const { mistakes, counts } = selectMistakes(labels, probabilities, metadata.threshold);
+    const camWarning = explainMistakes(
+      saved.model,
+      loaded.pixels,
+      metadata.preprocessing.imageSize,
+      mistakes,
+    );
+    if (camWarning) warnings.push(camWarning);
     return {
       metrics,
       metadata,
@@ -118,6 +204,8 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
       pixels: loaded.pixels,
       skipped,
       warnings,
+      mistakes,
+      mistakeCounts: counts,
     };
   } finally {
     saved.model.dispose();

@@ -25,6 +25,25 @@ export function overviewSection(summary: ExploreSummary): ReportSection {
   };
 }
 
+/**
+ * Patient IDs shared by two splits usually mean leakage, unless no image is duplicated across those splits: then
+ * the dataset may simply number its patients per split (person1 in train and person1 in test being different
+ * children), and the overlap says nothing.
+ */
+function crossSplitCaveat(summary: ExploreSummary): ReportSection['blocks'] {
+  const { exact, near } = summary.duplicates;
+  if (summary.patients.crossSplit.count === 0 || exact.crossSplitGroups + near.crossSplitGroups > 0)
+    return [];
+  return [
+    {
+      kind: 'note',
+      text:
+        'Caveat: no image is duplicated across splits, so the shared patient IDs below may be different people. ' +
+        'IDs come from file names, and a dataset may restart its numbering in each split.',
+    },
+  ];
+}
+
 export function countsSections(result: ExploreResult, charts: ReportCharts): ReportSection[] {
   const { summary } = result;
   const splits = Object.keys(summary.images) as (keyof ExploreSummary['images'])[];
@@ -73,7 +92,7 @@ export function countsSections(result: ExploreResult, charts: ReportCharts): Rep
             summary.patients.total[c],
             ipp[c].min,
             ipp[c].median,
-            ipp[c].mean,
+            Number.isFinite(ipp[c].mean) ? Number(ipp[c].mean.toFixed(2)) : ipp[c].mean,
             ipp[c].max,
           ]),
         },
@@ -84,6 +103,7 @@ export function countsSections(result: ExploreResult, charts: ReportCharts): Rep
             chartFigure(charts, 'images-per-patient', 'Bar chart of the number of images per patient'),
           ],
         },
+        ...crossSplitCaveat(summary),
         summary.patients.crossSplit.count > 0
           ? {
               kind: 'note',

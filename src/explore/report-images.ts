@@ -4,9 +4,19 @@ import type { Cell, Figure, ReportBlock, ReportSection } from '../report/html.ts
 import type { ExploreResult, ExploreSummary } from './explore.ts';
 import { chartFigure, type ReportCharts } from './report-charts.ts';
 
-/** Constant sizes mean the files were resized upstream; say so instead of leaving one-bar histograms unexplained. */
+/** True when every image has the same width and height (the files were resized upstream). */
+function allSameSize(d: ExploreSummary['dimensions']): boolean {
+  return d.width.min === d.width.max && d.height.min === d.height.max;
+}
+
+/** Rounds for reading: `digits` decimals, NaN kept (shown as is). */
+function round(x: number, digits: number): number {
+  return Number.isFinite(x) ? Number(x.toFixed(digits)) : x;
+}
+
+/** Constant sizes mean the files were resized upstream; say so instead of showing one-bar histograms. */
 function sameSizeNote(d: ExploreSummary['dimensions']): ReportBlock[] {
-  if (d.width.min !== d.width.max || d.height.min !== d.height.max) return [];
+  if (!allSameSize(d)) return [];
   return [
     {
       kind: 'note',
@@ -18,7 +28,14 @@ function sameSizeNote(d: ExploreSummary['dimensions']): ReportBlock[] {
 export function imageSections(result: ExploreResult, charts: ReportCharts, pngs: Record<string, Buffer>) {
   const { summary } = result;
   const d = summary.dimensions;
-  const dimRow = (name: string, s: typeof d.width): Cell[] => [name, s.min, s.median, s.mean, s.max];
+  // Pixels are whole numbers; an aspect ratio reads to two decimals.
+  const dimRow = (name: string, s: typeof d.width, digits = 0): Cell[] => [
+    name,
+    round(s.min, digits),
+    round(s.median, digits),
+    round(s.mean, digits),
+    round(s.max, digits),
+  ];
   const sections: ReportSection[] = [
     {
       heading: 'Image dimensions',
@@ -29,18 +46,22 @@ export function imageSections(result: ExploreResult, charts: ReportCharts, pngs:
           rows: [
             dimRow('width (px)', d.width),
             dimRow('height (px)', d.height),
-            dimRow('aspect ratio', d.aspect),
+            dimRow('aspect ratio', d.aspect, 2),
           ],
         },
         ...sameSizeNote(d),
-        {
-          kind: 'figures',
-          items: [
-            chartFigure(charts, 'width', 'Histogram of original widths'),
-            chartFigure(charts, 'height', 'Histogram of original heights'),
-            chartFigure(charts, 'aspect-ratio', 'Histogram of aspect ratios'),
-          ],
-        },
+        ...(allSameSize(d)
+          ? []
+          : [
+              {
+                kind: 'figures' as const,
+                items: [
+                  chartFigure(charts, 'width', 'Histogram of original widths'),
+                  chartFigure(charts, 'height', 'Histogram of original heights'),
+                  chartFigure(charts, 'aspect-ratio', 'Histogram of aspect ratios'),
+                ],
+              },
+            ]),
       ],
     },
     {
@@ -52,8 +73,8 @@ export function imageSections(result: ExploreResult, charts: ReportCharts, pngs:
           rows: CLASS_NAMES.map((c) => [
             c,
             summary.intensity[c].images,
-            summary.intensity[c].mean,
-            summary.intensity[c].std,
+            round(summary.intensity[c].mean, 1),
+            round(summary.intensity[c].std, 1),
           ]),
         },
         chartFigure(charts, 'intensity', 'Histogram of grey levels per class'),

@@ -23,9 +23,19 @@ function truncationNote(total: number): ReportBlock[] {
     : [];
 }
 
+/** A table of duplicate groups, or one line saying none were found (an empty table reads as broken). */
+function duplicateTable(caption: string, groups: SummaryDuplicateGroup[]): ReportBlock {
+  if (groups.length === 0) return { kind: 'paragraph', text: `${caption}: none found.` };
+  return {
+    kind: 'table',
+    caption,
+    columns: ['#', 'files', 'splits', 'across splits', 'label conflict'],
+    rows: duplicateRows(groups),
+  };
+}
+
 export function qualitySections(summary: ExploreSummary): ReportSection[] {
   const { exact, near } = summary.duplicates;
-  const columns = ['#', 'files', 'splits', 'across splits', 'label conflict'];
   const leak = exact.crossSplitGroups + near.crossSplitGroups;
   return [
     {
@@ -55,19 +65,9 @@ export function qualitySections(summary: ExploreSummary): ReportSection[] {
             ],
           ],
         },
-        {
-          kind: 'table',
-          caption: 'Exact duplicates (identical bytes)',
-          columns,
-          rows: duplicateRows(exact.list),
-        },
+        duplicateTable('Exact duplicates (identical bytes)', exact.list),
         ...truncationNote(exact.list.length),
-        {
-          kind: 'table',
-          caption: 'Near-duplicates (perceptual hash)',
-          columns,
-          rows: duplicateRows(near.list),
-        },
+        duplicateTable('Near-duplicates (perceptual hash)', near.list),
         ...truncationNote(near.list.length),
       ],
     },

@@ -90,7 +90,10 @@ function renderFigure(figure: Figure): string {
     figure.kind === 'chart' ? dataUri('image/svg+xml', figure.chart.svg) : dataUri('image/png', figure.png);
   const width = figure.kind === 'image' && figure.width ? ` width="${Math.round(figure.width)}"` : '';
   const caption = figure.caption ? `<figcaption>${escapeHtml(figure.caption)}</figcaption>` : '';
-  return `<figure><img src="${src}" alt="${escapeHtml(figure.alt)}"${width}>${caption}</figure>`;
+  // An image with a set width keeps its caption to that width, so thumbnails sit in a dense grid.
+  const box =
+    figure.kind === 'image' && figure.width ? ` style="max-width:${Math.round(figure.width)}px"` : '';
+  return `<figure${box}><img src="${src}" alt="${escapeHtml(figure.alt)}"${width}>${caption}</figure>`;
 }
 
 function renderTable(columns: string[], rows: Cell[][], caption?: string): string {
@@ -142,7 +145,7 @@ th{background:#eef2f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
 caption{caption-side:top;text-align:left;font-weight:bold;padding:.3rem 0}
 figure{display:inline-block;margin:.5rem 1rem .5rem 0;vertical-align:top}
 figure img{max-width:100%;height:auto}
-figcaption{font-size:.85rem;color:#555;max-width:520px}
+figcaption{font-size:.85rem;color:#555;max-width:520px;white-space:pre-line;overflow-wrap:anywhere}
 .figures{display:flex;flex-wrap:wrap;align-items:flex-start}
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:bold}dd{margin:0}
 .note{padding:.5rem .8rem;border-left:4px solid #5b8bd0;background:#f1f5fb}

@@ -10,27 +10,38 @@ function fmt(x: number | null | undefined, digits: number): string {
   return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : 'n/a';
 }
 
-/** A table block: metric, value (`digits` decimals), 95% interval. */
-export function metricsTableBlock(m: ThresholdMetrics, digits = 3): ReportSection['blocks'][number] {
+export interface MetricsTableOptions {
+  /** Decimals of each value (default 3). */
+  digits?: number;
+  /** Include the metrics that do not depend on the threshold (AUCs, log-loss, Brier, ECE); default true. */
+  thresholdFree?: boolean;
+}
+
+/** A table block: metric, value, 95% interval. */
+export function metricsTableBlock(
+  m: ThresholdMetrics,
+  options: MetricsTableOptions = {},
+): ReportSection['blocks'][number] {
+  const digits = options.digits ?? 3;
   const ci = (key: keyof ThresholdMetrics['ci95']) => formatInterval(m.ci95?.[key], { missing: '' });
-  return {
-    kind: 'table',
-    columns: ['metric', 'value', '95% CI'],
-    rows: [
-      ['accuracy', fmt(m.accuracy, digits), ci('accuracy')],
-      ['sensitivity', fmt(m.sensitivity, digits), ci('sensitivity')],
-      ['specificity', fmt(m.specificity, digits), ci('specificity')],
-      ['precision', fmt(m.precision, digits), ci('precision')],
-      ['NPV', fmt(m.npv, digits), ci('npv')],
-      ['F1', fmt(m.f1, digits), ''],
+  const rows: [string, string, string][] = [
+    ['accuracy', fmt(m.accuracy, digits), ci('accuracy')],
+    ['sensitivity', fmt(m.sensitivity, digits), ci('sensitivity')],
+    ['specificity', fmt(m.specificity, digits), ci('specificity')],
+    ['precision', fmt(m.precision, digits), ci('precision')],
+    ['NPV', fmt(m.npv, digits), ci('npv')],
+    ['F1', fmt(m.f1, digits), ''],
+  ];
+  if (options.thresholdFree !== false) {
+    rows.push(
       ['ROC-AUC', fmt(m.rocAuc, digits), ci('rocAuc')],
       ['PR-AUC', fmt(m.prAuc, digits), ''],
       ['log-loss', fmt(m.logLoss, digits), ''],
       ['Brier', fmt(m.brier, digits), ''],
       ['ECE', fmt(m.ece, digits), ''],
-    ],
-    caption: intervalCaption(m),
-  };
+    );
+  }
+  return { kind: 'table', columns: ['metric', 'value', '95% CI'], rows, caption: intervalCaption(m) };
 }
 
 /** One sentence on how the intervals were computed. */

@@ -46,16 +46,39 @@ describe('evaluateModel', () => {
     assert.ok(result.warnings.some((w) => w.includes('notes.jpeg')));
     assert.ok(result.records.every((r) => r.split === 'test'));
     const html = await buildEvaluationReport(result, FIXTURE);
-    for (const alt of ['confusion matrix', 'ROC curve', 'precision-recall curve', 'reliability diagram']) {
+    for (const alt of [
+      'confusion matrix',
+      'ROC curve with the operating point',
+      'precision-recall curve with the prevalence baseline',
+      'reliability diagram',
+    ]) {
       assert.ok(html.includes(`alt="${alt}"`), `report lacks the ${alt}`);
     }
-    assert.match(html, /Misclassified images/);
-    const wrong = c.fp + c.fn;
-    assert.equal(
-      (html.match(/P\(PNEUMONIA\) \d/g) ?? []).length,
-      wrong,
-      'one captioned thumbnail per mistake',
+    // Missed pneumonias first, then false positives, one captioned Grad-CAM thumbnail each.
+    assert.deepEqual(result.mistakeCounts, { missed: c.fn, falsePositive: c.fp });
+    assert.deepEqual(
+      result.mistakes.map((m) => m.kind),
+      [...Array(c.fn).fill('missed'), ...Array(c.fp).fill('false-positive')],
     );
+    assert.ok(
+      result.mistakes.every((m) => m.cam && m.cam.data.length > 0),
+      'every mistake has a Grad-CAM map',
+    );
+    const missedAt = html.indexOf('Missed pneumonias (false negatives)');
+    const falseAt = html.indexOf('False positives</h2>');
+    assert.ok(missedAt > 0 && falseAt > missedAt, 'missed pneumonias come before false positives');
+    const captions =
+      html.match(
+        /truth (NORMAL|PNEUMONIA) \/ predicted (NORMAL \(not flagged\)|PNEUMONIA \(flagged\))\nP (&gt;99%|&lt;1%|\d+\.\d%)/g,
+      ) ?? [];
+    assert.equal(captions.length, c.fp + c.fn, 'one truth / predicted caption per mistake');
+    // The per-class table (classification_report) with support, and no threshold-free rows at 0.5.
+    assert.match(html, /<th>support<\/th>/);
+    assert.match(html, /macro avg/);
+    assert.match(html, /weighted avg/);
+    const atHalf = html.slice(html.indexOf('id="at-a-threshold-of-0-5"'), html.indexOf('id="curves"'));
+    assert.doesNotMatch(atHalf, /<td>ROC-AUC<\/td>/);
+    assert.match(atHalf, /<td>sensitivity<\/td>/);
   });
 
   it('evaluates another split on request and fails clearly on a missing one', async () => {
