@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import type { GrayImage } from '../core/types.ts';
 import { colourFor } from './colormap.ts';
 import type { ClassActivationMap } from './gradcam.ts';
-import { upsampleMap } from './upsample.ts';
+import { heatAlpha, upsampleMap } from './upsample.ts';
 
 export { upsampleMap };
 
@@ -15,7 +15,7 @@ export interface OverlayOptions {
   /** The grey image to draw on, at the original aspect ratio (see decodePreview). */
   image: GrayImage;
   cam: ClassActivationMap;
-  /** Colour weight where the map is 1; it fades with the map so cold regions show the plain X-ray. */
+  /** Colour weight where the map is 1; it fades with the map, and cold regions show the plain X-ray. */
   opacity?: number;
 }
 
@@ -28,7 +28,7 @@ export function blendOverlay(options: OverlayOptions): Uint8Array {
   for (let i = 0; i < heat.length; i++) {
     const grey = image.data[i];
     const colour = colourFor(heat[i]);
-    const alpha = opacity * Math.sqrt(Math.max(0, heat[i]));
+    const alpha = heatAlpha(heat[i], opacity);
     for (let c = 0; c < 3; c++) rgb[i * 3 + c] = Math.round(grey * (1 - alpha) + colour[c] * alpha);
   }
   return rgb;

@@ -28,6 +28,18 @@ export function upsampleMap(map: ClassActivationMap, width: number, height: numb
   return out;
 }
 
+/** Map values below this are not drawn at all: the film shows through untinted. */
+export const HEAT_FLOOR = 0.2;
+
+/**
+ * How opaque the heat is at a map value in [0, 1]: nothing below HEAT_FLOOR, then rising linearly to `opacity`
+ * at the hottest cell. The app's layer and the server's PNG overlay both use it.
+ */
+export function heatAlpha(value: number, opacity: number): number {
+  const v = Math.max(0, Math.min(1, Number.isFinite(value) ? value : 0));
+  return opacity * Math.max(0, (v - HEAT_FLOOR) / (1 - HEAT_FLOOR));
+}
+
 /**
  * The map as an RGBA layer to lay over the X-ray: colour from the heat colour map, alpha rising with the map so
  * the cold end is fully transparent (the film shows through untinted) and only the strongest regions are
@@ -47,8 +59,7 @@ export function heatLayer(
     rgba[i * 4] = r;
     rgba[i * 4 + 1] = g;
     rgba[i * 4 + 2] = b;
-    // Below a fifth of the maximum nothing is drawn; above it, alpha grows to `opacity` at the hottest cell.
-    rgba[i * 4 + 3] = Math.round(255 * opacity * Math.max(0, (value - 0.2) / 0.8));
+    rgba[i * 4 + 3] = Math.round(255 * heatAlpha(value, opacity));
   }
   return rgba;
 }

@@ -171,6 +171,13 @@ describe('on-device scoring with the default model', {
     const overflow = await page.evaluate(() => document.querySelector('dialog#detail')!.scrollWidth - 390);
     assert.ok(overflow <= 0, 'the detail view does not scroll sideways');
     await page.screenshot({ path: path.join(ARTIFACTS, 'on-device-390-detail.png') });
+    await page.keyboard.press('Escape');
+    // The model page too: sha256 strings and rule text wrap instead of pushing the page sideways.
+    await page.goto(`${url}/?on-device=1#/model`);
+    await page.waitForSelector('#page-model .card');
+    const modelPage = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(modelPage <= 390, `the model page is ${modelPage}px wide`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'model-390.png'), fullPage: true });
     await context.close();
   });
 
