@@ -25,11 +25,12 @@ const BROWSER_SAFE = [
   '^src/core/(types|progress|format|random)\\.ts$',
   // The pure metric library (intervals and their formatting, the metrics block's types the metadata uses).
   '^src/metrics/[^/]+\\.ts$',
-  '^src/model/(infer|metadata)\\.ts$',
-  '^src/data/(resample|decode-error)\\.ts$',
+  '^src/model/(infer|metadata|gate-config)\\.ts$',
+  '^src/data/(resample|decode-error|colour|appearance)\\.ts$',
   '^src/data/decoders/(dicom|dicom-pixels|transfer-syntaxes|jpeg-lossless|decoder)\\.ts$',
   '^src/explain/(gradcam|colormap|upsample)\\.ts$',
   '^src/predict/csv\\.ts$',
+  '^src/gate/(checks|features|mahalanobis|packed|gate|learned|appearance)\\.ts$',
 ];
 
 const folders = (names) => `^src/(${names.join('|')})/`;

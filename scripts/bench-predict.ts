@@ -1,7 +1,9 @@
 /**
  * End-to-end throughput of `Predictor.predict` on full-resolution JPEGs (read from disk, decoded, batched,
- * scored): `node --import tsx scripts/bench-predict.ts [--model DIR] [--count N] [--batch-size B] [--heatmaps]`.
- * Without --model it scores with a randomly initialised default architecture (the speed is the same).
+ * scored, through the input gate): `node --import tsx scripts/bench-predict.ts [--model DIR] [--count N]
+ * [--batch-size B] [--heatmaps] [--no-gate]`. Without --model it scores with a randomly initialised default
+ * architecture (the speed is the same; it has no gate data, so only the cheap checks run). `--no-gate` turns the
+ * learned check off, to measure what it costs.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     backend: { type: 'string', default: 'wasm' },
     heatmaps: { type: 'boolean', default: false },
     'no-fold': { type: 'boolean', default: false },
+    'no-gate': { type: 'boolean', default: false },
   },
 });
 
@@ -45,8 +48,12 @@ const tmp = await mkdtemp(path.join(os.tmpdir(), 'cxr-bench-predict-'));
 try {
   const modelDir = values.model ?? path.join(tmp, 'model');
   if (!values.model) await randomDefaultModel(modelDir);
-  const predictor = await Predictor.load(modelDir, { backend, foldBatchNorm: !values['no-fold'] });
-  const files = await expandPaths([values.images!]);
+  const predictor = await Predictor.load(modelDir, {
+    backend,
+    foldBatchNorm: !values['no-fold'],
+    gate: !values['no-gate'],
+  });
+  const { inputs: files } = await expandPaths([values.images!]);
   const count = Number(values.count);
   const inputs = Array.from({ length: count }, (_, i) => ({ ...files[i % files.length], name: `${i}` }));
   const options = { batchSize: Number(values['batch-size']), heatmaps: values.heatmaps };
@@ -54,11 +61,14 @@ try {
   const start = performance.now();
   const results = await predictor.predict(inputs, options);
   const seconds = (performance.now() - start) / 1000;
-  const failed = results.filter((r) => r.error).length;
+  const failed = results.filter((r) => r.status === 'failed').length;
+  const rejected = results.filter((r) => r.status === 'rejected').length;
+  const gate = predictor.gate.learned ? 'learned gate on' : 'cheap checks only';
   console.log(
     `${count} images (${files.length} distinct full-resolution files), ${backend}, batch ${options.batchSize}` +
-      `${options.heatmaps ? ', heatmaps' : ''}${values['no-fold'] ? ', batch norm not folded' : ''}: ${seconds.toFixed(2)} s = ${(count / seconds).toFixed(1)} images/s` +
-      `${failed ? ` (${failed} failed)` : ''}`,
+      `${options.heatmaps ? ', heatmaps' : ''}${values['no-fold'] ? ', batch norm not folded' : ''}, ${gate}: ` +
+      `${seconds.toFixed(2)} s = ${(count / seconds).toFixed(1)} images/s` +
+      `${failed ? ` (${failed} failed)` : ''}${rejected ? ` (${rejected} rejected)` : ''}`,
   );
   predictor.dispose();
 } finally {

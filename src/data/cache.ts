@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageRecord } from '../core/types.ts';
+import type { DicomAttributes } from './decoders/decoder.ts';
 import { mapPool } from './pool.ts';
 
 /** Default cache location, relative to the current working directory (git-ignored). */
@@ -37,10 +38,20 @@ export interface ImageInfo {
   format: string;
   /** sha256 of the file's bytes (exact-duplicate detection). */
   sha256: string;
+  /** Colourfulness before grey conversion (0 = grey; src/data/colour.ts), for the input gate. */
+  colourfulness: number;
+  /** What a DICOM file says it shows, when it says so (for the input gate). */
+  dicom?: DicomAttributes;
 }
 
+/**
+ * Version of the pack index. 2: pixels follow the one pixel rule of src/data/decode.ts (no ICC profiles, BT.601
+ * luma, 16-bit windowing) and entries carry colourfulness; packs of other versions are ignored and re-decoded.
+ */
+const PACK_VERSION = 2;
+
 interface PackIndex {
-  version: 1;
+  version: typeof PACK_VERSION;
   imageSize: number;
   entries: (ImageInfo & { key: string })[];
 }
@@ -202,7 +213,8 @@ export class PixelCache {
 async function readIndex(file: string, imageSize: number): Promise<PackIndex | null> {
   try {
     const index = JSON.parse(await readFile(file, 'utf8')) as PackIndex;
-    if (index.version !== 1 || index.imageSize !== imageSize || !Array.isArray(index.entries)) return null;
+    if (index.version !== PACK_VERSION || index.imageSize !== imageSize || !Array.isArray(index.entries))
+      return null;
     return index;
   } catch {
     return null;
@@ -222,7 +234,7 @@ async function writePack(base: string, entries: CacheEntry[], imageSize: number)
   }
   await rename(`${base}.bin${tmp}`, `${base}.bin`);
   const index: PackIndex = {
-    version: 1,
+    version: PACK_VERSION,
     imageSize,
     entries: entries.map((e) => ({ key: e.key, ...e.info })),
   };

@@ -63,7 +63,14 @@ async function decodeInto(record: ImageRecord, target: Uint8Array, imageSize: nu
     const decoded = await decodeResized(bytes, imageSize);
     target.set(decoded.pixels);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    return { ok: true, info: { ...decoded.original, format: decoded.format, sha256 } };
+    const info: ImageInfo = {
+      ...decoded.original,
+      format: decoded.format,
+      sha256,
+      colourfulness: decoded.colourfulness,
+      ...(decoded.dicom ? { dicom: decoded.dicom } : {}),
+    };
+    return { ok: true, info };
   } catch (err) {
     return { ok: false, reason: failureReason(err) };
   }

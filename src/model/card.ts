@@ -95,6 +95,30 @@ const CAVEATS = `## Caveats and recommendations
   false alarms than misses.
 - Performance has not been measured per sex, age group, pneumonia subtype or image quality.`;
 
+/** What the input gate refuses, and how its learned check was fitted (from `metadata.gate`). */
+function gateSection(md: ModelMetadata): string {
+  const head = `## Input gate
+
+Every input passes cheap checks first (too small, extreme aspect ratio, almost uniform, colour picture, DICOM
+Modality / Body Part / View Position that is not a frontal chest radiograph); refused inputs are listed as
+\`rejected\` with the reason and never labelled. See docs/input-gate.md.`;
+  const learned = md.gate?.learned;
+  if (!learned) {
+    return `${head}\n\nThis model has **no learned check** (no \`gate\` in metadata.json): only the cheap checks run. Fit one
+with \`npm run -s cxr -- gate --model <dir> --data <dataset>\`.`;
+  }
+  const d = learned.distances;
+  return `${head}
+
+Learned check: Mahalanobis distance (Ledoit-Wolf shrinkage ${num(learned.shrinkage, 4)}) of the classifier's
+${learned.featureSize} penultimate features plus ${learned.appearanceSize} appearance features from the training
+images' mean, fitted on ${learned.fittedOn.train} training images. Threshold ${num(learned.threshold, 2)}
+(${learned.thresholdRule}). Distances: training median ${num(d.train.p50, 2)}, 99.9th percentile ${num(d.train.p999, 2)};
+validation median ${num(d.validation.p50, 2)}, 99.9th percentile ${num(d.validation.p999, 2)}, max ${num(d.validation.max, 2)}.
+It rejects ${num(learned.validationRejectRate * 100, 2)}% of the ${learned.fittedOn.validation} validation X-rays.
+A gate fitted on one hospital's films may refuse more images from elsewhere: check the rejection rate locally.`;
+}
+
 /** Renders MODEL_CARD.md for a trained model. */
 export function renderModelCard(metadata: ModelMetadata): string {
   const training = (metadata.training ?? {}) as Partial<TrainingSummary>;
@@ -105,6 +129,7 @@ export function renderModelCard(metadata: ModelMetadata): string {
     INTENDED_USE,
     dataSection(metadata),
     performanceSection(metadata),
+    gateSection(metadata),
     trainingSection(training),
     reproduceSection(training),
     CAVEATS,

@@ -49,33 +49,49 @@ export function imageCount(pixels: Uint8Array, imageSize: number): number {
   return pixels.length / area;
 }
 
-function firstOutput(output: tf.Tensor | tf.Tensor[]): tf.Tensor {
-  return Array.isArray(output) ? output[0] : output;
-}
-
 /** The model's raw (uncalibrated) sigmoid outputs, in inference mode (batch norm statistics, no dropout). */
 export async function predictRawProbabilities(
   model: ScoringModel,
   pixels: Uint8Array,
   options: ScoreOptions,
 ): Promise<Float32Array> {
+  const [raw] = await predictOutputs(model, pixels, options);
+  return raw;
+}
+
+/**
+ * Every output of the model for every image, in inference mode: one array per output, each holding the
+ * images' values back to back (n values for the probability, n × d for a d-wide feature output). The first
+ * output is the raw probability; a model built for the input gate adds its penultimate features after it.
+ */
+export async function predictOutputs(
+  model: ScoringModel,
+  pixels: Uint8Array,
+  options: ScoreOptions,
+): Promise<Float32Array[]> {
   const n = imageCount(pixels, options.imageSize);
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_SCORE_BATCH_SIZE));
-  const out = new Float32Array(n);
+  const out: Float32Array[] = [];
   options.onProgress?.(0, n);
   for (let start = 0; start < n; start += batchSize) {
     const end = Math.min(n, start + batchSize);
-    const output = tf.tidy(() => {
+    const outputs = tf.tidy(() => {
       const x = batchTensor(pixels, options.imageSize, start, end);
-      return tf.reshape(firstOutput(model.predict(x)), [end - start]);
+      const y = model.predict(x);
+      return (Array.isArray(y) ? y : [y]).map((t) => tf.reshape(t, [end - start, -1]));
     });
     try {
-      out.set(await output.data(), start);
+      for (const [i, output] of outputs.entries()) {
+        const width = output.shape[1] ?? 1;
+        out[i] ??= new Float32Array(n * width);
+        out[i].set(await output.data(), start * width);
+      }
     } finally {
-      output.dispose();
+      for (const output of outputs) output.dispose();
     }
     options.onProgress?.(end, n);
   }
+  if (n === 0) out.push(new Float32Array(0));
   return out;
 }
 

@@ -106,6 +106,24 @@ export async function saveModel(
   }
 }
 
+/**
+ * Replaces metadata.json (and MODEL_CARD.md when given) of an existing model directory, each through a
+ * temporary file and a rename, so a reader never sees half a file. The weights are not touched.
+ */
+export async function updateMetadata(
+  dir: string,
+  metadata: ModelMetadata,
+  modelCard?: string,
+): Promise<void> {
+  const write = async (name: string, text: string) => {
+    const tmp = path.join(dir, `.${name}.tmp-${process.pid}`);
+    await writeFile(tmp, text);
+    await rename(tmp, path.join(dir, name));
+  };
+  await write(METADATA_JSON, `${JSON.stringify(metadata, null, 2)}\n`);
+  if (modelCard !== undefined) await write(MODEL_CARD, modelCard);
+}
+
 /** Reads metadata.json alone (cheap; no weights). */
 export async function readMetadata(dir: string): Promise<ModelMetadata> {
   const file = path.join(dir, METADATA_JSON);

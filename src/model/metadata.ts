@@ -4,6 +4,7 @@
  */
 import type { ClassName, DataFingerprint } from '../core/types.ts';
 import type { EvaluationMetrics } from '../metrics/summary.ts';
+import type { GateConfig } from './gate-config.ts';
 
 export const METADATA_FORMAT = 'pneumoscope-model';
 export const METADATA_FORMAT_VERSION = 1;
@@ -159,6 +160,8 @@ export interface ModelMetadata {
   versions: Record<string, string>;
   /** Present when the model is an ensemble (src/model/ensemble.ts): how each member was trained. */
   ensemble?: { members: EnsembleMemberInfo[] };
+  /** The input gate's learned check (src/gate); absent = cheap checks only. Written by training and `cxr gate`. */
+  gate?: GateConfig;
 }
 
 /** One member of an ensemble model, as `cxr train --members K` trained it. */

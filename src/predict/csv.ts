@@ -4,9 +4,15 @@
  */
 import { flagText } from '../core/format.ts';
 
-/** One worklist row. `probability`/`label`/`flagged` are null for a failed input, `error` for a scored one. */
+/**
+ * One worklist row. `label` and `flagged` are null unless the row is `scored` (a rejected row is never labelled);
+ * `probability` is null for failed rows (a rejected row may show it, for transparency); `reason` says why a
+ * rejected or failed row needs a person.
+ */
 export interface WorklistRow {
   path: string;
+  /** scored | rejected (the input gate refused it) | failed (it could not be read). */
+  status: 'scored' | 'rejected' | 'failed';
   probability: number | null;
   /** The class at the threshold, for machines; people read `flagged`. */
   label: string | null;
@@ -19,6 +25,8 @@ export interface WorklistRow {
   model: string;
   /** Path of the Grad-CAM overlay PNG, when heatmaps were written. */
   heatmap?: string | null;
+  /** Why a rejected or failed row needs a person; null for scored rows. */
+  reason: string | null;
   warnings?: string[];
   error?: { code: string; message: string } | null;
 }
@@ -35,6 +43,7 @@ export function csvField(value: string): string {
 export function csvColumns(options: { heatmaps: boolean }): string[] {
   return [
     'path',
+    'status',
     'probability',
     'label',
     'flag',
@@ -42,6 +51,7 @@ export function csvColumns(options: { heatmaps: boolean }): string[] {
     'threshold',
     'model',
     ...(options.heatmaps ? ['heatmap'] : []),
+    'reason',
     'error',
   ];
 }
@@ -52,6 +62,7 @@ export function formatCsv(rows: WorklistRow[], options: { heatmaps: boolean }): 
   for (const row of rows) {
     const fields = [
       row.path,
+      row.status,
       row.probability === null ? '' : row.probability.toFixed(PROBABILITY_DIGITS),
       row.label ?? '',
       row.flagged === null ? '' : flagText(row.flagged),
@@ -59,6 +70,7 @@ export function formatCsv(rows: WorklistRow[], options: { heatmaps: boolean }): 
       String(row.threshold),
       row.model,
       ...(options.heatmaps ? [row.heatmap ?? ''] : []),
+      row.reason ?? '',
       row.error ? `${row.error.code}: ${row.error.message}` : '',
     ];
     lines.push(fields.map(csvField).join(','));

@@ -3,18 +3,34 @@
  * Only names are collected here; bytes are read when an input's batch is decoded, so memory stays flat for
  * folders of thousands of full-resolution images.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fsErrorMessage } from '../core/fs-errors.ts';
+import type { BadFile } from '../core/types.ts';
+import { SUPPORTED_FORMATS_TEXT, sniffFormat } from '../data/decode.ts';
 import { DecodeError } from '../data/decode-error.ts';
 import { walkFiles } from '../data/walk.ts';
 import type { LazyPredictInput } from './types.ts';
 
 /**
- * Extensions picked up when walking a directory. DICOM files often have no extension at all, so extension-less
- * files are taken too; anything else (notes, spreadsheets) is skipped rather than reported as a bad image.
+ * Extensions always taken when walking a directory. DICOM files often have no extension at all, so
+ * extension-less files are taken too; any other file is taken when its first bytes are a supported image, and
+ * otherwise listed as skipped, with the reason (never dropped silently).
  */
-export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.dcm', '.dicom', '.dic'];
+export const IMAGE_EXTENSIONS: readonly string[] = [
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.webp',
+  '.tif',
+  '.tiff',
+  '.dcm',
+  '.dicom',
+  '.dic',
+];
+
+/** Bytes read to recognise a file with another extension (DICOM's magic sits at 128). */
+const SNIFF_BYTES = 132;
 
 /** Names that are never images even though they have no extension (the DICOM media directory index). */
 const NON_IMAGE_NAMES = new Set(['DICOMDIR']);
@@ -43,11 +59,28 @@ export function hasGlobSyntax(pattern: string): boolean {
   return /[*?[\]{}]/.test(pattern);
 }
 
-function looksLikeImage(file: string): boolean {
+/** Why a file found in a folder is not taken as an input, or null to take it. */
+async function skipReason(file: string): Promise<string | null> {
   const base = path.basename(file);
-  if (NON_IMAGE_NAMES.has(base.toUpperCase())) return false;
+  if (NON_IMAGE_NAMES.has(base.toUpperCase())) return 'a DICOM directory index, not an image';
   const ext = path.extname(base).toLowerCase();
-  return ext === '' || IMAGE_EXTENSIONS.includes(ext);
+  if (ext === '' || IMAGE_EXTENSIONS.includes(ext)) return null;
+  let head: Uint8Array;
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const buffer = new Uint8Array(SNIFF_BYTES);
+      const { bytesRead } = await handle.read(buffer, 0, SNIFF_BYTES, 0);
+      head = buffer.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Unreadable: take it, so reading it reports the problem as a failed row.
+    return null;
+  }
+  if (sniffFormat(head) !== null) return null;
+  return `not an image (${SUPPORTED_FORMATS_TEXT} expected)`;
 }
 
 /** Converts one path segment of a glob (`*`, `?`, `[abc]`, `{a,b}`) to an anchored regular expression. */
@@ -112,13 +145,22 @@ export async function globFiles(pattern: string): Promise<string[]> {
   return walkFiles(base, { keep: (file) => matchSegments(path.relative(base, file).split(path.sep), globs) });
 }
 
+/** The inputs found for some PATHs, and the files inside given folders that were not taken (with why). */
+export interface ExpandedPaths {
+  inputs: LazyPredictInput[];
+  skipped: BadFile[];
+}
+
 /**
  * Expands PATHs into lazy inputs, without duplicates and in a stable order. A PATH that does not exist, or a
  * pattern that matches nothing, becomes an input that fails with a clear error, so it shows up as a bad row.
+ * Files inside a folder that are not images are returned in `skipped` with the reason; a file named
+ * explicitly is always an input (a non-image then fails with a clear error).
  */
-export async function expandPaths(paths: string[]): Promise<LazyPredictInput[]> {
+export async function expandPaths(paths: string[]): Promise<ExpandedPaths> {
   const seen = new Set<string>();
   const inputs: LazyPredictInput[] = [];
+  const skipped: BadFile[] = [];
   const add = (file: string) => {
     const key = path.resolve(file);
     if (seen.has(key)) return;
@@ -128,7 +170,11 @@ export async function expandPaths(paths: string[]): Promise<LazyPredictInput[]> 
   for (const given of paths) {
     const info = await stat(given).catch(() => null);
     if (info?.isDirectory()) {
-      for (const file of await walkFiles(given, { keep: looksLikeImage })) add(file);
+      for (const file of await walkFiles(given)) {
+        const reason = await skipReason(file);
+        if (reason === null) add(file);
+        else skipped.push({ path: file, reason });
+      }
     } else if (info) {
       add(given);
     } else if (hasGlobSyntax(given)) {
@@ -139,5 +185,5 @@ export async function expandPaths(paths: string[]): Promise<LazyPredictInput[]> 
       inputs.push(failingInput(given, 'no such file or directory'));
     }
   }
-  return inputs;
+  return { inputs, skipped };
 }

@@ -132,7 +132,8 @@ export class WorklistJournal {
     for (const name of names) {
       const id = await identity(name);
       const entry = id ? byFile.get(id.file) : undefined;
-      if (!id || !entry || entry.result.error) continue;
+      // Failed rows are tried again; rows from before the input gate (no status) are scored again.
+      if (!id || !entry || entry.result.error || !entry.result.status) continue;
       if (entry.size === id.size && entry.mtimeMs === id.mtimeMs) reuse.set(name, entry);
     }
     return reuse;

@@ -23,15 +23,18 @@ export function toRows(
   heatmapPaths?: Map<string, string>,
 ): WorklistRow[] {
   return results.map((r) => {
-    const scored = r.probability !== undefined;
+    const scored = r.status === 'scored' && r.probability !== undefined;
     const row: WorklistRow = {
       path: r.name,
-      probability: scored ? Number(r.probability!.toFixed(PROBABILITY_DIGITS)) : null,
-      label: r.label ?? null,
+      status: r.status,
+      probability: r.probability !== undefined ? Number(r.probability.toFixed(PROBABILITY_DIGITS)) : null,
+      // A rejected row is never labelled or flagged, whatever its probability.
+      label: scored ? (r.label ?? null) : null,
       flagged: scored ? r.probability! >= context.threshold : null,
       rank: r.rank,
       threshold: context.threshold,
       model: context.model,
+      reason: r.reason ?? null,
     };
     if (heatmapPaths) row.heatmap = heatmapPaths.get(r.name) ?? null;
     if (r.warnings && r.warnings.length > 0) row.warnings = r.warnings;
@@ -49,7 +52,7 @@ export function formatJson(rows: WorklistRow[]): string {
  * when two inputs share a base name. `taken` remembers names already used in this run.
  */
 export function heatmapFileName(inputName: string, dir: string, taken: Set<string>): string {
-  const base = path.basename(inputName).replace(/\.(jpe?g|png|dcm|dicom|dic)$/i, '') || 'image';
+  const base = path.basename(inputName).replace(/\.(jpe?g|png|webp|tiff?|dcm|dicom|dic)$/i, '') || 'image';
   const safe = base.replace(/[^\w.-]+/g, '_');
   let candidate = `${safe}.gradcam.png`;
   for (let n = 2; taken.has(candidate); n++) candidate = `${safe}-${n}.gradcam.png`;

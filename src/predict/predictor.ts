@@ -13,8 +13,10 @@ import { DecodeError } from '../data/decode-error.ts';
 import { type BackendName, initEngine } from '../engine/backend.ts';
 import { gradCam } from '../explain/gradcam.ts';
 import { renderOverlay } from '../explain/overlay.ts';
+import { concatFeatures, type FeatureModel, withFeatures } from '../gate/features.ts';
+import { type GateVerdict, type ImageFacts, InputGate } from '../gate/gate.ts';
 import { foldBatchNorm } from '../model/fold-batchnorm.ts';
-import { batchTensor, calibrateAll, predictRawProbabilities } from '../model/infer.ts';
+import { batchTensor, calibrateAll, predictOutputs, predictRawProbabilities } from '../model/infer.ts';
 import { loadModel } from '../model/io.ts';
 import type { ModelMetadata } from '../model/metadata.ts';
 import type { PredictOptions, PredictResult, PredictSource } from './types.ts';
@@ -25,6 +27,11 @@ export const HEATMAP_MAX_SIDE = 512;
 
 export interface PredictorLoadOptions {
   backend?: BackendName;
+  /**
+   * Run the input gate's learned check when the model has one (default true). False = cheap checks only
+   * (`--no-gate`, for research on inputs the gate would refuse).
+   */
+  gate?: boolean;
   /** Fold batch norms into convolutions for faster inference (default true; outputs agree to float rounding). */
   foldBatchNorm?: boolean;
 }
@@ -33,6 +40,8 @@ export interface PredictorLoadOptions {
 interface DecodedInput {
   name: string;
   pixels?: Uint8Array;
+  /** What the gate's cheap checks need besides the pixels. */
+  facts?: ImageFacts;
   /** Grey image at the original aspect ratio for the heatmap overlay (only when heatmaps are asked for). */
   preview?: GrayImage;
   warnings: string[];
@@ -53,7 +62,11 @@ export class Predictor {
   readonly metadata: ModelMetadata;
   readonly modelCard: string | null;
   readonly dir: string;
+  /** The input gate every input passes before it is labelled (src/gate). */
+  readonly gate: InputGate;
   private readonly model: tfl.LayersModel;
+  /** The model with its penultimate features as extra outputs, when the learned check runs. */
+  private readonly featureModel: FeatureModel | null;
   private disposed = false;
 
   private constructor(
@@ -61,11 +74,24 @@ export class Predictor {
     metadata: ModelMetadata,
     modelCard: string | null,
     dir: string,
+    options: { gate?: boolean } = {},
   ) {
     this.model = model;
     this.metadata = metadata;
     this.modelCard = modelCard;
     this.dir = dir;
+    this.gate = InputGate.forModel(metadata, { learned: options.gate });
+    this.featureModel = this.gate.learned ? withFeatures(model) : null;
+    if (this.featureModel && this.featureModel.featureSize !== this.gate.featureSize) {
+      throw new Error(
+        `metadata.gate was fitted on ${this.gate.featureSize} features, the model has ${this.featureModel.featureSize}; refit it with \`cxr gate\``,
+      );
+    }
+  }
+
+  /** Why the gate is weaker than it could be (no gate data in the model, or --no-gate). */
+  get warnings(): string[] {
+    return this.gate.warnings;
   }
 
   /** Initialises the engine (wasm unless told otherwise) and loads a model directory. */
@@ -78,7 +104,7 @@ export class Predictor {
       if (optimised.model !== model) model.dispose();
       model = optimised.model;
     }
-    return new Predictor(model, saved.metadata, saved.modelCard, saved.dir);
+    return new Predictor(model, saved.metadata, saved.modelCard, saved.dir, { gate: options.gate });
   }
 
   /** Builds a predictor around an in-memory model (tests, or a caller that already holds one). */
@@ -86,8 +112,9 @@ export class Predictor {
     model: tfl.LayersModel,
     metadata: ModelMetadata,
     modelCard: string | null = null,
+    options: { gate?: boolean } = {},
   ): Predictor {
-    return new Predictor(model, metadata, modelCard, '');
+    return new Predictor(model, metadata, modelCard, '', options);
   }
 
   get imageSize(): number {
@@ -95,8 +122,8 @@ export class Predictor {
   }
 
   /**
-   * Scores every input. Results are ranked: rank 1 = highest calibrated probability; failed inputs come after
-   * all scored ones, in input order, each with an `error`.
+   * Scores every input. Results are ranked: inputs that need a person first (rejected by the gate, then failed,
+   * in input order), then scored ones, highest calibrated probability first.
    */
   async predict(inputs: PredictSource[], options: PredictOptions = {}): Promise<PredictResult[]> {
     if (this.disposed) throw new Error('Predictor has been disposed');
@@ -134,11 +161,13 @@ export class Predictor {
           // The model input's error is the one to report: it names the real problem with the file.
           if (decoded.status === 'rejected') throw decoded.reason;
           if (preview.status === 'rejected') throw preview.reason;
+          const { pixels, original, colourfulness, dicom, warnings } = decoded.value;
           return {
             name: source.name,
-            pixels: decoded.value.pixels,
+            pixels,
+            facts: { original, colourfulness, ...(dicom ? { dicom } : {}) },
             preview: preview.value,
-            warnings: decoded.value.warnings,
+            warnings,
           };
         } catch (err) {
           return { name: source.name, warnings: [], error: toResultError(err) };
@@ -155,16 +184,41 @@ export class Predictor {
     const out: PredictResult[] = [];
     for (const item of batch) {
       if (item.error || !item.pixels) {
-        out.push({ name: item.name, rank: 0, error: item.error, ...warningsOf(item) });
+        const error = item.error ?? { code: 'failed', message: 'could not be decoded' };
+        out.push({
+          name: item.name,
+          status: 'failed',
+          reason: error.message,
+          rank: 0,
+          error,
+          ...warningsOf(item),
+        });
         continue;
       }
       const index = ok.indexOf(item);
       const probability = scores!.probabilities[index];
+      const verdict = scores!.verdicts[index];
+      const gate = gateDetails(verdict);
+      if (!verdict.passed) {
+        // Never labelled: its probability is kept for transparency only.
+        out.push({
+          name: item.name,
+          status: 'rejected',
+          reason: verdict.reason,
+          probability,
+          rank: 0,
+          ...(gate ? { gate } : {}),
+          ...warningsOf(item),
+        });
+        continue;
+      }
       const result: PredictResult = {
         name: item.name,
+        status: 'scored',
         probability,
         label: probability >= threshold ? positive : negative,
         rank: 0,
+        ...(gate ? { gate } : {}),
         ...warningsOf(item),
       };
       if (scores!.cams) result.cam = scores!.cams[index];
@@ -176,28 +230,47 @@ export class Predictor {
     return out;
   }
 
-  /** Calibrated probabilities (and Grad-CAM maps when asked) for decoded inputs, in one forward pass. */
+  /**
+   * Calibrated probabilities, the gate's verdicts (and Grad-CAM maps when asked) for decoded inputs. Without
+   * heatmaps one forward pass yields both the probabilities and the penultimate features the learned check reads.
+   */
   private async runModel(
     items: DecodedInput[],
     withCams: boolean,
-  ): Promise<{ probabilities: Float64Array; cams?: ReturnType<typeof gradCam>['cams'] }> {
+  ): Promise<{
+    probabilities: Float64Array;
+    verdicts: GateVerdict[];
+    cams?: ReturnType<typeof gradCam>['cams'];
+  }> {
     const area = this.imageSize * this.imageSize;
     const pixels = new Uint8Array(items.length * area);
     items.forEach((item, i) => {
       pixels.set(item.pixels!, i * area);
     });
+    const facts = items.map((item) => item.facts!);
+    const scoreOptions = { imageSize: this.imageSize, batchSize: items.length };
+    const features = async (): Promise<Float32Array | null> => {
+      if (!this.featureModel) return null;
+      const outputs = await predictOutputs(this.featureModel.model, pixels, scoreOptions);
+      return concatFeatures(outputs.slice(1), this.featureModel.widths, items.length);
+    };
     if (!withCams) {
-      const raw = await predictRawProbabilities(this.model, pixels, {
-        imageSize: this.imageSize,
-        batchSize: items.length,
-      });
-      return { probabilities: calibrateAll(raw, this.metadata.calibration) };
+      if (!this.featureModel) {
+        const raw = await predictRawProbabilities(this.model, pixels, scoreOptions);
+        const verdicts = this.gate.judge(facts, pixels, this.imageSize, null);
+        return { probabilities: calibrateAll(raw, this.metadata.calibration), verdicts };
+      }
+      const outputs = await predictOutputs(this.featureModel.model, pixels, scoreOptions);
+      const penultimate = concatFeatures(outputs.slice(1), this.featureModel.widths, items.length);
+      const verdicts = this.gate.judge(facts, pixels, this.imageSize, penultimate);
+      return { probabilities: calibrateAll(outputs[0], this.metadata.calibration), verdicts };
     }
+    const verdicts = this.gate.judge(facts, pixels, this.imageSize, await features());
     // Grad-CAM's forward pass yields the raw outputs too; they are calibrated as the scorer does it.
     const input = batchTensor(pixels, this.imageSize, 0, items.length);
     try {
       const { probabilities: raw, cams } = gradCam(this.model, input);
-      return { probabilities: calibrateAll(raw, this.metadata.calibration), cams };
+      return { probabilities: calibrateAll(raw, this.metadata.calibration), verdicts, cams };
     } finally {
       input.dispose();
     }
@@ -214,13 +287,31 @@ function warningsOf(item: DecodedInput): { warnings?: string[] } {
   return item.warnings.length > 0 ? { warnings: item.warnings } : {};
 }
 
-/** Sorts scored results by probability (highest first, ties by name), failed ones after, and numbers them. */
+/** The gate's details for a result row, or undefined when there is nothing to say. */
+function gateDetails(verdict: GateVerdict): PredictResult['gate'] {
+  if (verdict.passed && verdict.distance === undefined) return undefined;
+  return {
+    ...(verdict.check ? { check: verdict.check } : {}),
+    ...(verdict.distance !== undefined ? { distance: Number(verdict.distance.toFixed(3)) } : {}),
+    ...(verdict.threshold !== undefined ? { threshold: Number(verdict.threshold.toFixed(3)) } : {}),
+  };
+}
+
+/**
+ * Puts results in reading order and numbers them: inputs that need a person first (rejected, then failed, each
+ * in input order), then scored ones by probability (highest first, ties by name).
+ */
 export function rankResults(results: PredictResult[]): PredictResult[] {
   const scored: PredictResult[] = [];
+  const rejected: PredictResult[] = [];
   const failed: PredictResult[] = [];
-  for (const r of results) (r.error === undefined && r.probability !== undefined ? scored : failed).push(r);
+  for (const r of results) {
+    if (r.status === 'scored') scored.push(r);
+    else if (r.status === 'rejected') rejected.push(r);
+    else failed.push(r);
+  }
   scored.sort((a, b) => b.probability! - a.probability! || a.name.localeCompare(b.name));
-  const ranked = [...scored, ...failed];
+  const ranked = [...rejected, ...failed, ...scored];
   ranked.forEach((r, i) => {
     r.rank = i + 1;
   });

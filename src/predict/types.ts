@@ -10,21 +10,42 @@ export interface PredictInput {
   bytes: Uint8Array;
 }
 
-/** The result for one input. Exactly one of `probability` or `error` is set. */
+/**
+ * What happened to an input: `scored` (it passed the input gate and has a label), `rejected` (the gate refused
+ * it: it does not look like a chest X-ray the model can read; never labelled), `failed` (it could not be read).
+ */
+export type ResultStatus = 'scored' | 'rejected' | 'failed';
+
+/** The result for one input. */
 export interface PredictResult {
   name: string;
-  /** Calibrated P(PNEUMONIA). */
+  status: ResultStatus;
+  /**
+   * Why a person must look at it: the gate's plain-language reason for a rejected input (e.g. "does not look
+   * like a chest X-ray: colour picture"), the error message for a failed one. Absent for scored inputs.
+   */
+  reason?: string;
+  /**
+   * Calibrated P(PNEUMONIA): for scored inputs, and for rejected ones when the model ran on them (shown for
+   * transparency only; it is not a triage score).
+   */
   probability?: number;
+  /** The class at the threshold; scored inputs only (a rejected input is never labelled). */
   label?: 'NORMAL' | 'PNEUMONIA';
-  /** 1 = read first. Failed inputs are ranked after all successes. */
+  /**
+   * 1 = read first. Inputs that need a person come first (rejected, then failed, in input order), then scored
+   * ones by probability, highest first.
+   */
   rank: number;
+  /** The input gate's details: which check refused it, and the learned check's distance when it ran. */
+  gate?: { check?: string; distance?: number; threshold?: number };
   /** Grad-CAM overlay as PNG bytes, at the original image's aspect ratio, when heatmaps were asked for. */
   heatmapPng?: Uint8Array;
   /** The Grad-CAM map itself (normalised to [0, 1], model-input grid), when heatmaps were asked for. */
   cam?: ClassActivationMap;
   /** Non-fatal notes (e.g. multi-frame DICOM). Never contains patient identifiers. */
   warnings?: string[];
-  /** A clear, identifier-free reason the input could not be scored. */
+  /** A clear, identifier-free reason the input could not be read (failed inputs only). */
   error?: { code: string; message: string };
 }
 

@@ -67,14 +67,31 @@ const CamSchema = Type.Object(
   },
 );
 
+const Reason = Type.String({
+  description:
+    'Why the file needs a person: the input gate\'s reason for a rejected file (e.g. "does not look like a ' +
+    'chest X-ray: colour picture"), the error for a failed one.',
+});
+
 const scoredFields = {
+  status: Type.Union([Type.Literal('scored'), Type.Literal('rejected')], {
+    description:
+      '`scored`: it passed the input gate and is labelled. `rejected`: the input gate refused it (it does not ' +
+      'look like a chest X-ray the model can read); it has no label and needs a person.',
+  }),
+  reason: Type.Optional(Reason),
   probability: Type.Number({
     minimum: 0,
     maximum: 1,
-    description: 'Calibrated probability of pneumonia. A triage score, not a diagnosis.',
+    description:
+      'Calibrated probability of pneumonia. A triage score, not a diagnosis. For a rejected file it is shown ' +
+      'for transparency only and means nothing.',
   }),
-  label: Type.Union([Type.Literal('NORMAL'), Type.Literal('PNEUMONIA')], {
-    description: 'PNEUMONIA when probability ≥ threshold, else NORMAL.',
+  label: Type.Union([Type.Literal('NORMAL'), Type.Literal('PNEUMONIA'), Type.Null()], {
+    description: 'PNEUMONIA when probability ≥ threshold, else NORMAL; null for a rejected file.',
+  }),
+  flagged: Type.Union([Type.Boolean(), Type.Null()], {
+    description: 'probability ≥ threshold (read early); null for a rejected file.',
   }),
   threshold: Type.Number({ minimum: 0, maximum: 1, description: "The model's operating threshold." }),
   heatmap: Type.Optional(DataUrl),
@@ -94,10 +111,15 @@ export const BatchItemSchema = Type.Object(
     name: Type.String({ description: 'The uploaded file name.' }),
     rank: Type.Integer({
       minimum: 1,
-      description: '1 = read first. Failed files come after all scored ones.',
+      description:
+        '1 = read first. Files that need a person come first (rejected, then failed), then scored ones by ' +
+        'probability.',
     }),
+    status: Type.Union([Type.Literal('scored'), Type.Literal('rejected'), Type.Literal('failed')]),
+    reason: Type.Optional(Reason),
     probability: Type.Optional(Probability),
-    label: Type.Optional(Label),
+    label: Type.Optional(Type.Union([Label, Type.Null()])),
+    flagged: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
     heatmap: Type.Optional(DataUrl),
     cam: Type.Optional(CamSchema),
     preview: Type.Optional(DataUrl),

@@ -4,6 +4,7 @@
  * on-device scorer and by the viewer, which shows the full-resolution image rather than the server's preview.
  */
 import type { GrayImage } from '../core/types.ts';
+import { ColourfulnessMeter, luma } from '../data/colour.ts';
 import { DecodeError } from '../data/decode-error.ts';
 import { createDicomDecoder, type DicomCodecs, isDicom } from '../data/decoders/dicom.ts';
 
@@ -38,11 +39,17 @@ function canvas(width: number, height: number): OffscreenCanvas | HTMLCanvasElem
   return element;
 }
 
-/** Decodes a JPEG or PNG with the browser and keeps one grey value per pixel (luminance for colour). */
-export async function browserDecodeGray(blob: Blob, maxPixels = MAX_PIXELS): Promise<GrayImage> {
+/**
+ * Decodes a JPEG or PNG with the browser by the server's pixel rule (src/data/decode.ts): embedded colour
+ * profiles ignored, colour → BT.601 luma, with the picture's colourfulness for the input gate.
+ */
+export async function browserDecodeGray(
+  blob: Blob,
+  maxPixels = MAX_PIXELS,
+): Promise<GrayImage & { colourfulness: number }> {
   let bitmap: ImageBitmap;
   try {
-    bitmap = await createImageBitmap(blob, { premultiplyAlpha: 'none' });
+    bitmap = await createImageBitmap(blob, { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
   } catch {
     throw new DecodeError('corrupt', `corrupt or truncated ${blob.type === 'image/png' ? 'PNG' : 'image'}`);
   }
@@ -64,13 +71,15 @@ export async function browserDecodeGray(blob: Blob, maxPixels = MAX_PIXELS): Pro
   bitmap.close();
   const rgba = context.getImageData(0, 0, width, height).data;
   const data = new Uint8Array(width * height);
+  const meter = new ColourfulnessMeter();
   for (let i = 0; i < data.length; i++) {
     const r = rgba[i * 4];
     const g = rgba[i * 4 + 1];
     const b = rgba[i * 4 + 2];
-    data[i] = r === g && g === b ? r : Math.round(0.2126 * r + 0.7152 * g + 0.0722 * b);
+    data[i] = r === g && g === b ? r : Math.round(luma(r, g, b));
+    meter.add(r, g, b);
   }
-  return { width, height, data };
+  return { width, height, data, colourfulness: meter.value() };
 }
 
 /** Raw-deflate inflation with the browser's DecompressionStream, capped at `maxOutput` bytes. */
@@ -109,7 +118,12 @@ const browserCodecs: DicomCodecs = {
   inflateRaw,
   async decodeJpeg(frame, maxPixels) {
     const image = await browserDecodeGray(new Blob([frame as BlobPart], { type: 'image/jpeg' }), maxPixels);
-    return { width: image.width, height: image.height, values: Float32Array.from(image.data) };
+    return {
+      width: image.width,
+      height: image.height,
+      values: Float32Array.from(image.data),
+      colourfulness: image.colourfulness,
+    };
   },
 };
 

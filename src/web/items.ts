@@ -78,16 +78,15 @@ export function toWorklistRows(items: readonly WorkItem[]): WorklistRow[] {
       const scored = o.status === 'scored' && o.probability !== undefined;
       return {
         path: item.file.name,
-        probability: scored ? Number(o.probability!.toFixed(6)) : null,
+        status: o.status,
+        probability: o.probability !== undefined ? Number(o.probability.toFixed(6)) : null,
         label: scored ? (o.label ?? null) : null,
         flagged: scored ? (o.flagged ?? o.probability! >= o.threshold) : null,
         rank: i + 1,
         threshold: o.threshold,
         model: `${o.model.name} ${o.model.version}`,
-        error:
-          o.status === 'rejected'
-            ? { code: 'rejected', message: o.reason ?? 'rejected by the input gate' }
-            : (o.error ?? null),
+        reason: o.status === 'scored' ? null : (o.reason ?? o.error?.message ?? null),
+        error: o.status === 'failed' ? (o.error ?? null) : null,
       };
     });
 }

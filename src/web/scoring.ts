@@ -13,11 +13,10 @@ export interface Scorer {
   explain(file: File): Promise<GradCamMap>;
 }
 
-/** Fields the server adds once its input gate answers (the worklist contract); absent on older servers. */
-type GatedResponse = PredictResponse & {
+/** The answer of a server with the input gate; `status` and `flagged` may be absent on older servers. */
+type GatedResponse = Omit<PredictResponse, 'status' | 'flagged'> & {
   status?: Outcome['status'];
-  reason?: string;
-  flagged?: boolean;
+  flagged?: boolean | null;
 };
 
 /** Error codes that mean the file itself was refused, not that the server failed. */
@@ -28,7 +27,7 @@ export function outcomeFromResponse(response: GatedResponse): Outcome {
     status,
     probability: response.probability,
     flagged: scored ? (response.flagged ?? response.probability >= response.threshold) : undefined,
-    label: scored ? response.label : null,
+    label: scored ? (response.label ?? null) : null,
     reason: response.reason,
     warnings: response.warnings,
     threshold: response.threshold,

@@ -54,20 +54,23 @@ describe('cxr predict', () => {
     const run = await cxr(['predict', '--model', saved.dir, path.join(DICOM_FIXTURES, '*.jpeg')]);
     assert.equal(run.code, 0, run.stderr);
     const lines = run.stdout.trim().split('\n');
-    assert.equal(lines[0], 'path,probability,label,flag,rank,threshold,model,error');
+    assert.equal(lines[0], 'path,status,probability,label,flag,rank,threshold,model,reason,error');
     const rows = lines.slice(1).map((l) => l.split(','));
     assert.deepEqual(rows.map((r) => path.basename(r[0])).sort(), ['source-a.jpeg', 'source-b.jpeg']);
-    assert.ok(Number(rows[0][1]) >= Number(rows[1][1]));
+    assert.ok(Number(rows[0][2]) >= Number(rows[1][2]));
     assert.deepEqual(
-      rows.map((r) => r[4]),
-      ['1', '2'],
+      rows.map((r) => [r[1], r[5]]),
+      [
+        ['scored', '1'],
+        ['scored', '2'],
+      ],
     );
     for (const row of rows) {
-      assert.equal(row[3], row[2] === 'PNEUMONIA' ? 'Flagged' : 'Not flagged');
-      assert.ok(Number(row[5]) > 0 && Number(row[5]) < 1, 'the threshold column holds the model threshold');
-      assert.match(row[6], /\S+ \S+/, 'the model column names the model and its version');
+      assert.equal(row[4], row[3] === 'PNEUMONIA' ? 'Flagged' : 'Not flagged');
+      assert.ok(Number(row[6]) > 0 && Number(row[6]) < 1, 'the threshold column holds the model threshold');
+      assert.match(row[7], /\S+ \S+/, 'the model column names the model and its version');
     }
-    assert.match(run.stderr, /scored 2 of 2 inputs/);
+    assert.match(run.stderr, /2 inputs: 2 scored \(\d flagged\), 0 rejected, 0 failed/);
   });
 
   test('bad inputs: a row each with an error, the rest scored, exit 2; no patient identifier anywhere', async () => {
@@ -93,6 +96,8 @@ describe('cxr predict', () => {
     const text = await readFile(out, 'utf8');
     const rows = JSON.parse(text) as {
       path: string;
+      status: string;
+      reason: string | null;
       probability: number | null;
       error: unknown;
       heatmap?: string;
@@ -101,13 +106,15 @@ describe('cxr predict', () => {
     for (const bad of badInputs()) {
       const row = byName.get(bad.name);
       assert.equal((row?.error as { code: string })?.code, bad.code, bad.name);
+      assert.equal(row?.status, 'failed');
+      assert.ok(row?.reason, `${bad.name} has no reason`);
       assert.ok(run.stderr.includes(bad.name), `${bad.name} not reported on stderr`);
     }
-    const scored = rows.filter((r) => r.probability !== null);
+    const scored = rows.filter((r) => r.status === 'scored');
     assert.ok(scored.length >= 12, `only ${scored.length} scored`);
     assert.ok(
-      rows.slice(0, scored.length).every((r) => r.probability !== null),
-      'failed rows must come last',
+      rows.slice(rows.length - scored.length).every((r) => r.status === 'scored'),
+      'rows that need a person come first',
     );
     const pngs = await readdir(heatmaps);
     assert.equal(pngs.length, scored.length);
@@ -143,7 +150,9 @@ describe('cxr predict', () => {
     const run = await cxr(['predict', '--help']);
     assert.equal(run.code, 0);
     assert.match(run.stdout, /Exit status:/);
-    assert.match(run.stdout, /2 {2}the worklist was written, but some inputs failed/);
+    assert.match(run.stdout, /2 {2}the worklist was written, but some inputs need a person/);
+    assert.match(run.stdout, /--no-gate/);
+    assert.match(run.stdout, /WebP, TIFF and DICOM/);
     assert.match(run.stdout, /JPEG baseline, JPEG lossless/);
   });
 });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import sharp from 'sharp';
 import { cacheKey, PixelCache, resolveCacheDir } from '../../src/data/cache.ts';
+import { toBytes, toLuma } from '../../src/data/colour.ts';
 import { discoverDataset } from '../../src/data/discover.ts';
 import { loadPixels } from '../../src/data/pixels.ts';
 
@@ -57,14 +58,11 @@ test('3-channel, 1-channel and PNG fixtures decode to grey; bad files are droppe
     /^truncated JPEG: the file ends before the image data does \(\d+ bytes\)$/,
   );
   assert.deepEqual(loaded.stats, { cacheHits: 0, decoded: records.length, failed: 1, cacheError: undefined });
-  // Packed pixels follow the returned records: compare one against a direct grey resize.
+  // Packed pixels follow the returned records: compare one against a direct resize and BT.601 luma.
   const index = loaded.records.findIndex((r) => r.path.endsWith('person3_bacteria_12.jpeg'));
   assert.ok(index > 0 && loaded.records.slice(0, index).some((r) => r.path.includes('truncated')) === false);
-  const expected = await sharp(loaded.records[index].path)
-    .toColourspace('b-w')
-    .resize(32, 32, { fit: 'fill' })
-    .raw()
-    .toBuffer();
+  const rgb = await sharp(loaded.records[index].path).resize(32, 32, { fit: 'fill' }).raw().toBuffer();
+  const expected = Buffer.from(toBytes(toLuma({ data: rgb, channels: 3 }).grey));
   assert.deepEqual(Buffer.from(loaded.pixels.subarray(index * 1024, (index + 1) * 1024)), expected);
   const png = loaded.info[loaded.records.findIndex((r) => r.path.endsWith('.png'))];
   assert.equal(png.format, 'png');
@@ -155,7 +153,7 @@ test("what a killed writer left behind is deleted on the next open; a live write
   const cache = await PixelCache.open(root, 8);
   const entry = {
     key: 'a',
-    info: { width: 8, height: 8, format: 'png', sha256: 'x' },
+    info: { width: 8, height: 8, format: 'png', sha256: 'x', colourfulness: 0 },
     pixels: new Uint8Array(64),
   };
   assert.equal(await cache.write([entry]), null);

@@ -79,9 +79,9 @@ test('image counts, patients, images per patient, cross-split patients and subty
 test('dimensions, intensity histograms and mean images per class', () => {
   const records = [rec('train', 'NORMAL', 'a'), rec('train', 'NORMAL', 'b'), rec('train', 'PNEUMONIA', 'c')];
   const info = [
-    { width: 100, height: 50, format: 'jpeg', sha256: '1' },
-    { width: 300, height: 150, format: 'jpeg', sha256: '2' },
-    { width: 200, height: 200, format: 'png', sha256: '3' },
+    { width: 100, height: 50, format: 'jpeg', sha256: '1', colourfulness: 0 },
+    { width: 300, height: 150, format: 'jpeg', sha256: '2', colourfulness: 0 },
+    { width: 200, height: 200, format: 'png', sha256: '3', colourfulness: 0 },
   ];
   const dims = dimensionStats(records, info);
   assert.deepEqual(dims.byClass.NORMAL.aspect, [2, 2]);

@@ -8,9 +8,16 @@ import type { PredictResult } from '../../src/predict/types.ts';
 const context = { threshold: 0.5, model: 'default 0.1.0' };
 
 const results: PredictResult[] = [
-  { name: 'scans/a, "quoted".jpeg', probability: 0.91234567, label: 'PNEUMONIA', rank: 1 },
+  {
+    name: 'scans/a, "quoted".jpeg',
+    status: 'scored',
+    probability: 0.91234567,
+    label: 'PNEUMONIA',
+    rank: 1,
+  },
   {
     name: 'scans/b.dcm',
+    status: 'scored',
     probability: 0.1,
     label: 'NORMAL',
     rank: 2,
@@ -18,8 +25,19 @@ const results: PredictResult[] = [
   },
   {
     name: 'scans/c\nd.png',
+    status: 'failed',
+    reason: 'corrupt or truncated PNG: bad, data',
     rank: 3,
     error: { code: 'corrupt', message: 'corrupt or truncated PNG: bad, data' },
+  },
+  {
+    name: 'cat.jpeg',
+    status: 'rejected',
+    reason: 'does not look like a chest X-ray: colour picture (colourfulness 48, X-rays are grey)',
+    probability: 0.99,
+    // A caller that labelled it anyway: the row must still carry no label and no flag.
+    label: 'PNEUMONIA',
+    rank: 4,
   },
 ];
 
@@ -32,10 +50,11 @@ describe('worklist output', () => {
     const csv = formatCsv(toRows(results, context), { heatmaps: false });
     assert.equal(
       csv,
-      'path,probability,label,flag,rank,threshold,model,error\n' +
-        '"scans/a, ""quoted"".jpeg",0.912346,PNEUMONIA,Flagged,1,0.5,default 0.1.0,\n' +
-        'scans/b.dcm,0.100000,NORMAL,Not flagged,2,0.5,default 0.1.0,\n' +
-        '"scans/c\nd.png",,,,3,0.5,default 0.1.0,"corrupt: corrupt or truncated PNG: bad, data"\n',
+      'path,status,probability,label,flag,rank,threshold,model,reason,error\n' +
+        '"scans/a, ""quoted"".jpeg",scored,0.912346,PNEUMONIA,Flagged,1,0.5,default 0.1.0,,\n' +
+        'scans/b.dcm,scored,0.100000,NORMAL,Not flagged,2,0.5,default 0.1.0,,\n' +
+        '"scans/c\nd.png",failed,,,,3,0.5,default 0.1.0,"corrupt or truncated PNG: bad, data","corrupt: corrupt or truncated PNG: bad, data"\n' +
+        'cat.jpeg,rejected,0.990000,,,4,0.5,default 0.1.0,"does not look like a chest X-ray: colour picture (colourfulness 48, X-rays are grey)",\n',
     );
   });
 
@@ -44,22 +63,33 @@ describe('worklist output', () => {
       heatmaps: true,
     });
     const lines = csv.split('\n');
-    assert.equal(lines[0], 'path,probability,label,flag,rank,threshold,model,heatmap,error');
-    assert.equal(lines[2], 'scans/b.dcm,0.100000,NORMAL,Not flagged,2,0.5,default 0.1.0,out/b.gradcam.png,');
+    assert.equal(lines[0], 'path,status,probability,label,flag,rank,threshold,model,heatmap,reason,error');
+    assert.equal(
+      lines[2],
+      'scans/b.dcm,scored,0.100000,NORMAL,Not flagged,2,0.5,default 0.1.0,out/b.gradcam.png,,',
+    );
   });
 
   test('JSON rows carry nulls for what a failed input lacks, and warnings', () => {
     const rows = JSON.parse(formatJson(toRows(results, context)));
     assert.deepEqual(rows[2], {
       path: 'scans/c\nd.png',
+      status: 'failed',
       probability: null,
       label: null,
       flagged: null,
       rank: 3,
       threshold: 0.5,
       model: 'default 0.1.0',
+      reason: 'corrupt or truncated PNG: bad, data',
       error: { code: 'corrupt', message: 'corrupt or truncated PNG: bad, data' },
     });
+    // Rejected: the reason, the probability for transparency, never a label or a flag.
+    assert.equal(rows[3].status, 'rejected');
+    assert.equal(rows[3].label, null);
+    assert.equal(rows[3].flagged, null);
+    assert.equal(rows[3].probability, 0.99);
+    assert.match(rows[3].reason, /^does not look like a chest X-ray: colour picture/);
     assert.deepEqual(rows[1].warnings, ['multi-frame DICOM: using frame 1 of 3']);
     assert.equal(rows[0].error, null);
     assert.equal(rows[0].flagged, true);

@@ -1,5 +1,7 @@
 /** The shared inference path: ranking, labels, batching, bad inputs as rows, DICOM parity, heatmaps. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
@@ -9,17 +11,32 @@ import { badInputs, dicomFixture } from './bad-inputs.ts';
 import { saveTinyModel, seededModel, type TinyModelDir } from './tiny-model.ts';
 
 const IMAGE_SIZE = 32;
+const formatFixture = (name: string) =>
+  new Uint8Array(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'formats', name)));
 let saved: TinyModelDir;
 let predictor: Predictor;
 
-/** Grey test images of different brightness patterns, as PNG uploads. */
+/** A small grey PNG with some contrast. */
+async function smallPng(width: number, height: number): Promise<Uint8Array> {
+  const data = new Uint8Array(width * height).map((_, p) => (p * 37) % 256);
+  return new Uint8Array(
+    await sharp(data, { raw: { width, height, channels: 1 } })
+      .png()
+      .toBuffer(),
+  );
+}
+
+/**
+ * Grey test images of different brightness patterns, as PNG uploads: 120 × 100, large enough for the input
+ * gate's size check (the tiny test model has no learned gate, so only the cheap checks run).
+ */
 async function gradientImages(count: number): Promise<PredictInput[]> {
   const inputs: PredictInput[] = [];
   for (let i = 0; i < count; i++) {
-    const data = new Uint8Array(48 * 40).map(
-      (_, p) => ((p % 48) * (i + 1) * 7 + Math.floor(p / 48) * i * 3) % 256,
+    const data = new Uint8Array(120 * 100).map(
+      (_, p) => ((p % 120) * (i + 1) * 3 + Math.floor(p / 120) * i * 2) % 256,
     );
-    const png = await sharp(data, { raw: { width: 48, height: 40, channels: 1 } })
+    const png = await sharp(data, { raw: { width: 120, height: 100, channels: 1 } })
       .png()
       .toBuffer();
     inputs.push({ name: `image-${i}.png`, bytes: new Uint8Array(png) });
@@ -54,6 +71,7 @@ describe('Predictor', () => {
     for (let i = 1; i < results.length; i++)
       assert.ok(results[i - 1].probability! >= results[i].probability!);
     for (const r of results) {
+      assert.equal(r.status, 'scored', r.reason);
       assert.equal(r.label, r.probability! >= 0.16 ? 'PNEUMONIA' : 'NORMAL');
       assert.equal(r.error, undefined);
     }
@@ -79,7 +97,7 @@ describe('Predictor', () => {
     assert.ok(all.every((r) => r.label === 'NORMAL'));
   });
 
-  test('every bad input becomes a ranked-last row with a clear error; the rest are scored', async () => {
+  test('every bad input becomes a failed row, ranked first with a clear reason; the rest are scored', async () => {
     const good = await gradientImages(3);
     const bad = badInputs();
     const missing: LazyPredictInput = {
@@ -93,21 +111,28 @@ describe('Predictor', () => {
       onProgress: (done) => progress.push(done),
     });
     assert.equal(results.length, mixed.length);
+    const failed = results.slice(0, bad.length + 1);
     assert.deepEqual(
-      results.slice(0, 3).map((r) => r.error),
-      [undefined, undefined, undefined],
+      results.slice(bad.length + 1).map((r) => [r.status, r.error]),
+      [
+        ['scored', undefined],
+        ['scored', undefined],
+        ['scored', undefined],
+      ],
     );
-    const failed = results.slice(3);
     assert.deepEqual(
       failed.map((r) => r.name),
       [...bad.map((b) => b.name), 'missing.jpeg'],
-      'failed inputs keep their input order after the scored ones',
+      'failed inputs come first (they need a person), in input order',
     );
     for (const [i, expected] of bad.entries()) {
+      assert.equal(failed[i].status, 'failed');
       assert.equal(failed[i].error?.code, expected.code, expected.name);
+      assert.equal(failed[i].reason, failed[i].error!.message);
       assert.ok(failed[i].error!.message.length > 10, expected.name);
       assert.equal(failed[i].probability, undefined);
-      assert.equal(failed[i].rank, 4 + i);
+      assert.equal(failed[i].label, undefined);
+      assert.equal(failed[i].rank, 1 + i);
     }
     assert.match(failed.at(-1)!.error!.message, /no such file/);
     assert.equal(progress.at(-1), mixed.length);
@@ -146,8 +171,10 @@ describe('Predictor', () => {
   test('heatmaps: a PNG per scored input at the original aspect ratio, no tensors left behind', async () => {
     const inputs = [
       { name: 'wide.png', bytes: (await gradientImages(1))[0].bytes },
-      { name: 'scan.dcm', bytes: dicomFixture('multiframe-8bit.dcm') },
+      { name: 'scan.dcm', bytes: formatFixture('xray-cr-chest-pa.dcm') },
       { name: 'empty.jpeg', bytes: new Uint8Array(0) },
+      { name: 'tiny.dcm', bytes: dicomFixture('multiframe-8bit.dcm') },
+      { name: 'icon.png', bytes: await smallPng(40, 30) },
     ];
     const tensors = tf.memory().numTensors;
     const seen: string[] = [];
@@ -156,14 +183,21 @@ describe('Predictor', () => {
       onResult: (r) => void seen.push(r.name),
     });
     assert.equal(tf.memory().numTensors, tensors);
-    assert.deepEqual(seen.sort(), ['empty.jpeg', 'scan.dcm', 'wide.png']);
+    assert.deepEqual(seen.sort(), ['empty.jpeg', 'icon.png', 'scan.dcm', 'tiny.dcm', 'wide.png']);
     const byName = new Map(results.map((r) => [r.name, r]));
     const wide = await sharp(byName.get('wide.png')!.heatmapPng!).metadata();
-    assert.deepEqual([wide.format, wide.width, wide.height], ['png', 48, 40]);
+    assert.deepEqual([wide.format, wide.width, wide.height], ['png', 120, 100]);
     const scan = await sharp(byName.get('scan.dcm')!.heatmapPng!).metadata();
-    assert.deepEqual([scan.width, scan.height], [64, 52]);
-    assert.deepEqual(byName.get('scan.dcm')!.warnings, ['multi-frame DICOM: using frame 1 of 2']);
+    assert.deepEqual([scan.width, scan.height], [384, 259]);
     assert.equal(byName.get('empty.jpeg')!.heatmapPng, undefined);
+    const tiny = await sharp(byName.get('tiny.dcm')!.heatmapPng!).metadata();
+    assert.deepEqual([tiny.width, tiny.height], [64, 52]);
+    assert.deepEqual(byName.get('tiny.dcm')!.warnings, ['multi-frame DICOM: using frame 1 of 2']);
+    // A 40 × 30 image is refused by the gate's size check: no label, no heatmap, its probability kept.
+    const icon = byName.get('icon.png')!;
+    assert.deepEqual([icon.status, icon.label, icon.heatmapPng], ['rejected', undefined, undefined]);
+    assert.match(icon.reason!, /too small/);
+    assert.ok(icon.probability !== undefined);
   });
 
   test('an empty list gives an empty result', async () => {

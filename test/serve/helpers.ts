@@ -103,6 +103,8 @@ export class FakeScorer implements Scorer {
       if (input.bytes.length === 0) {
         return {
           name: input.name,
+          status: 'failed',
+          reason: 'file is empty (0 bytes)',
           rank: i + 1,
           error: { code: 'empty', message: 'file is empty (0 bytes)' },
         };
@@ -110,6 +112,7 @@ export class FakeScorer implements Scorer {
       const probability = (input.bytes.length % 97) / 97;
       return {
         name: input.name,
+        status: 'scored',
         rank: i + 1,
         probability,
         label: probability >= this.metadata.threshold ? 'PNEUMONIA' : 'NORMAL',

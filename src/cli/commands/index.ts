@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { registerBenchCommand } from './bench.ts';
 import { registerEvaluateCommand } from './evaluate.ts';
 import { registerExploreCommand } from './explore.ts';
+import { registerGateCommand } from './gate.ts';
 import { registerPredictCommand } from './predict.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerTrainCommand } from './train.ts';
@@ -19,4 +20,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerTrainCommand,
   registerEvaluateCommand,
   registerBenchCommand,
+  registerGateCommand,
 ];

@@ -44,6 +44,8 @@ interface PredictCommandOptions {
   backend: BackendName;
   maxPixels?: number;
   resume?: boolean;
+  /** commander sets this to false for --no-gate. */
+  gate: boolean;
   quiet?: boolean;
 }
 
@@ -55,7 +57,7 @@ async function loadPredictor(options: PredictCommandOptions): Promise<Predictor>
     );
   }
   try {
-    return await Predictor.load(modelDir, { backend: options.backend });
+    return await Predictor.load(modelDir, { backend: options.backend, gate: options.gate });
   } catch (err) {
     throw new CliError(`cannot load model from ${modelDir}: ${(err as Error).message}`);
   }
@@ -119,9 +121,12 @@ async function openJournal(
 
 async function predict(paths: string[], options: PredictCommandOptions): Promise<void> {
   const format: OutputFormat = options.json ? 'json' : options.format;
-  const inputs = await expandPaths(paths);
+  const { inputs, skipped } = await expandPaths(paths);
+  // Nothing in a folder is dropped silently: every file not taken is named with the reason.
+  for (const file of skipped) process.stderr.write(`cxr predict: skipped ${file.path}: ${file.reason}\n`);
   if (inputs.length === 0) throw new CliError(`no images found in ${paths.join(', ')}`);
   const predictor = await loadPredictor(options);
+  if (!options.quiet) for (const w of predictor.warnings) process.stderr.write(`cxr predict: ${w}\n`);
   let results: PredictResult[];
   let journal: WorklistJournal | undefined;
   let heatmaps: ReturnType<typeof heatmapWriter> | undefined;
@@ -169,35 +174,59 @@ async function predict(paths: string[], options: PredictCommandOptions): Promise
   const text = format === 'json' ? formatJson(rows) : formatCsv(rows, { heatmaps: heatmaps !== undefined });
   if (journal) await journal.finish(text);
   else process.stdout.write(text);
-  reportToStderr(results, options);
+  reportToStderr(results, { ...options, skipped: skipped.length, threshold: context.threshold });
 }
 
-/** Warnings and failures go to stderr (the worklist itself stays machine-readable). */
-function reportToStderr(results: PredictResult[], options: PredictCommandOptions): void {
-  const failed = results.filter((r) => r.error);
+/** The summary line: how many inputs were scored, flagged, rejected and failed (and files skipped). */
+export function summaryLine(results: PredictResult[], threshold: number, skipped = 0): string {
+  const count = (status: PredictResult['status']) => results.filter((r) => r.status === status).length;
+  const flagged = results.filter((r) => r.status === 'scored' && r.probability! >= threshold).length;
+  const parts = [
+    `${count('scored')} scored (${flagged} flagged)`,
+    `${count('rejected')} rejected`,
+    `${count('failed')} failed`,
+  ];
+  if (skipped > 0) parts.push(`${skipped} skipped`);
+  return `${results.length} inputs: ${parts.join(', ')}`;
+}
+
+/** Warnings, rejections and failures go to stderr (the worklist itself stays machine-readable). */
+function reportToStderr(
+  results: PredictResult[],
+  options: PredictCommandOptions & { skipped: number; threshold: number },
+): void {
+  const needPerson = results.filter((r) => r.status !== 'scored');
   for (const r of results)
     for (const w of r.warnings ?? []) process.stderr.write(`cxr predict: ${r.name}: ${w}\n`);
-  for (const r of failed) process.stderr.write(`cxr predict: ${r.name}: ${r.error!.message}\n`);
+  for (const r of needPerson) process.stderr.write(`cxr predict: ${r.status} ${r.name}: ${r.reason}\n`);
   if (!options.quiet) {
     const where = options.out ? ` -> ${options.out}` : '';
     process.stderr.write(
-      `cxr predict: scored ${results.length - failed.length} of ${results.length} inputs` +
-        `${failed.length > 0 ? `, ${failed.length} failed` : ''}${where}\n`,
+      `cxr predict: ${summaryLine(results, options.threshold, options.skipped)}${where}\n`,
     );
   }
-  process.exitCode = failed.length > 0 ? EXIT_SOME_FAILED : EXIT_ALL_SCORED;
+  process.exitCode = needPerson.length > 0 ? EXIT_SOME_FAILED : EXIT_ALL_SCORED;
 }
 
 const HELP_AFTER = `
-Output: one row per input, in reading order (rank 1 first):
-  path, probability (calibrated P(PNEUMONIA)), label (the class at the threshold, for machines),
-  flag (Flagged / Not flagged: probability >= threshold), rank, threshold (the model's stored one unless
-  --threshold), model (name version), heatmap (with --heatmaps), error (why an input could not be scored).
+Output: one row per input, in reading order:
+  path, status (scored | rejected | failed), probability (calibrated P(PNEUMONIA)), label and flag (at the
+  model's stored threshold unless --threshold; scored rows only), rank (1 = read first), threshold, model,
+  heatmap (with --heatmaps), reason (why a rejected or failed row needs a person), error.
+  Rows that need a person come first (rejected, then failed, in input order), then scored rows by probability.
   Not a medical device: a triage aid, never a diagnosis.
 
+Input gate: every input is checked first. Too small, extreme aspect ratio, almost uniform, colour pictures,
+  DICOMs that say they are not a frontal chest radiograph, and (when the model has gate data) images whose
+  features lie outside the training X-rays' are "rejected" with the reason, never labelled. --no-gate turns
+  the learned check off (research use; the cheap checks stay). See docs/input-gate.md.
+
 Inputs: files, directories (searched recursively, following symbolic links, for ${IMAGE_EXTENSIONS.join('/')}
-  and extension-less files) and glob patterns (*, ?, [...], {a,b}, **). JPEG, PNG and DICOM are recognised
-  from their bytes.
+  and extension-less files) and glob patterns (*, ?, [...], {a,b}, **). JPEG, PNG,
+  WebP, TIFF and DICOM are recognised from their bytes; in a folder, files with other extensions are taken
+  when their bytes are an image, and otherwise listed on stderr as skipped, with the reason.
+  Every container gives the same grey pixels for the same picture (colour profiles ignored, colour → BT.601
+  luma, 16-bit windowed to its 0.5–99.5 percentile range).
   DICOM pixel data read: ${supportedEncodingsSummary()}.
   Patient identifiers in DICOM files are never printed or written.
 
@@ -209,9 +238,9 @@ Interrupted runs: with --out FILE, every row is appended to FILE.partial as soon
 Exit status:
   ${EXIT_ALL_SCORED}  every input was scored
   1  nothing was scored (bad options, no model, a folder without images)
-  ${EXIT_SOME_FAILED}  the worklist was written, but some inputs failed (corrupt, unsupported, empty, too large,
-     missing, a pattern matching nothing);
-     their rows carry the error, and each is also reported on stderr
+  ${EXIT_SOME_FAILED}  the worklist was written, but some inputs need a person: rejected by the input gate, or
+     failed (corrupt, unsupported, empty, too large, missing, a pattern matching nothing); their rows carry
+     the reason, and each is also reported on stderr
 
 Examples:
   cxr predict scans/                          CSV worklist of every image under scans/
@@ -221,7 +250,7 @@ Examples:
 export function registerPredictCommand(program: Command): void {
   program
     .command('predict')
-    .description('Score chest X-rays (JPEG, PNG, DICOM) and write a worklist ranked by probability')
+    .description('Score chest X-rays (JPEG, PNG, WebP, TIFF, DICOM) and write a worklist in reading order')
     .argument('<paths...>', 'image files, directories (recursive) or glob patterns')
     .option('-m, --model <dir>', 'model directory (default: the shipped models/default)')
     .addOption(new Option('-f, --format <format>', 'output format').choices(OUTPUT_FORMATS).default('csv'))
@@ -243,6 +272,7 @@ export function registerPredictCommand(program: Command): void {
     .option('-b, --batch-size <n>', 'images per forward pass', integerArg(1), DEFAULT_BATCH_SIZE)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_NAMES).default('wasm'))
     .option('--max-pixels <n>', 'refuse images with more decoded pixels than this', integerArg(1))
+    .option('--no-gate', "turn the input gate's learned check off (research use; cheap checks still run)")
     .option('-q, --quiet', 'no progress bar or summary line on stderr')
     .addHelpText('after', HELP_AFTER)
     .action(async (paths: string[], options: PredictCommandOptions) => predict(paths, options));

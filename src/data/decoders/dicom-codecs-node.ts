@@ -1,9 +1,8 @@
 /** The server's DICOM codecs: zlib for deflated data sets, sharp (libvips) for JPEG baseline frames. */
 import { inflateRawSync } from 'node:zlib';
-import sharp from 'sharp';
 import { DecodeError } from '../decode-error.ts';
-import { sharpDecodeError } from '../sharp-error.ts';
 import type { DicomCodecs } from './dicom.ts';
+import { readRaster } from './raster.ts';
 
 export const nodeDicomCodecs: DicomCodecs = {
   async inflateRaw(deflated, maxOutput) {
@@ -17,17 +16,18 @@ export const nodeDicomCodecs: DicomCodecs = {
       throw new DecodeError('corrupt', `corrupt deflated DICOM data set: ${(err as Error).message}`);
     }
   },
-  /** An encapsulated JPEG baseline frame is an ordinary JPEG file: sharp decodes it (colour → luminance). */
+  /** An encapsulated JPEG baseline frame is an ordinary JPEG file: read by the same rule as a JPEG file. */
   async decodeJpeg(frame, maxPixels) {
-    try {
-      const { data, info } = await sharp(frame, { limitInputPixels: maxPixels, failOn: 'error' })
-        .toColourspace('b-w')
-        .extractChannel(0)
-        .raw()
-        .toBuffer({ resolveWithObject: true });
-      return { width: info.width, height: info.height, values: Float32Array.from(data) };
-    } catch (err) {
-      throw sharpDecodeError(err, frame, 'jpeg', 'JPEG frame in DICOM');
-    }
+    const image = await readRaster(frame, 'jpeg', {
+      maxPixels,
+      fit: { kind: 'full' },
+      what: 'JPEG frame in DICOM',
+    });
+    return {
+      width: image.width,
+      height: image.height,
+      values: Float32Array.from(image.data),
+      colourfulness: image.colourfulness,
+    };
   },
 };

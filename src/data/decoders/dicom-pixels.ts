@@ -4,6 +4,8 @@
  * (MONOCHROME1 is inverted so that bright always means dense, as in MONOCHROME2 and the training data).
  */
 
+import { type ColourfulnessMeter, luma } from '../colour.ts';
+
 /** How one frame of native (uncompressed) pixel data is laid out. */
 export interface PixelLayout {
   rows: number;
@@ -51,8 +53,16 @@ export function frameByteLength(layout: PixelLayout): number {
   return layout.rows * layout.columns * layout.samplesPerPixel * (layout.bitsAllocated / 8);
 }
 
-/** Reads one native frame's stored values (sign-extended, high bits masked); colour becomes luminance. */
-export function readNativeFrame(bytes: Uint8Array, offset: number, layout: PixelLayout): Float32Array {
+/**
+ * Reads one native frame's stored values (sign-extended, high bits masked); colour becomes luminance (BT.601, see
+ * src/data/colour.ts) and, when a `meter` is given, its colourfulness is measured on the way.
+ */
+export function readNativeFrame(
+  bytes: Uint8Array,
+  offset: number,
+  layout: PixelLayout,
+  meter?: ColourfulnessMeter,
+): Float32Array {
   const pixels = layout.rows * layout.columns;
   const samples = pixels * layout.samplesPerPixel;
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, frameByteLength(layout));
@@ -67,11 +77,24 @@ export function readNativeFrame(bytes: Uint8Array, offset: number, layout: Pixel
     layout.planarConfiguration === 1 ? sample * pixels + pixel : pixel * layout.samplesPerPixel + sample;
   const out = new Float32Array(pixels);
   const isRgb = layout.photometric === 'RGB';
+  const half = 2 ** (layout.bitsStored - 1);
   for (let p = 0; p < pixels && index(p, 2) < samples; p++) {
-    // ITU-R BT.601 luma weights, the ones DICOM's YBR_FULL uses, so RGB and YBR inputs agree.
-    out[p] = isRgb
-      ? 0.299 * read(index(p, 0)) + 0.587 * read(index(p, 1)) + 0.114 * read(index(p, 2))
-      : read(index(p, 0));
+    if (!isRgb) {
+      // YBR keeps its Y sample: BT.601 luma already, the weights used for RGB below.
+      const y = read(index(p, 0));
+      out[p] = y;
+      if (meter) {
+        const cb = read(index(p, 1)) - half;
+        const cr = read(index(p, 2)) - half;
+        meter.add(y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb);
+      }
+      continue;
+    }
+    const r = read(index(p, 0));
+    const g = read(index(p, 1));
+    const b = read(index(p, 2));
+    out[p] = luma(r, g, b);
+    meter?.add(r, g, b);
   }
   return out;
 }

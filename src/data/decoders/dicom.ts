@@ -6,12 +6,14 @@
  * src/web), so the web app reads DICOM with this same module when it scores on the device.
  *
  * Patient privacy: this module reads only pixel-describing attributes (group 0028, the transfer syntax and the
- * pixel data). No value from any other element ever reaches a message, warning or output, so names, IDs and
- * birth dates cannot leak through errors.
+ * pixel data) and three coded strings that say what the image shows (Modality, Body Part Examined, View
+ * Position; sanitised, for the input gate). No value from any other element ever reaches a message, warning or
+ * output, so names, IDs and birth dates cannot leak through errors.
  */
 import dicomParser, { type DataSet, type Element } from 'dicom-parser';
+import { ColourfulnessMeter } from '../colour.ts';
 import { DecodeError } from '../decode-error.ts';
-import type { DecodedImage, DecodeOptions, ImageDecoder } from './decoder.ts';
+import type { DecodedImage, DecodeOptions, DicomAttributes, ImageDecoder } from './decoder.ts';
 import {
   type DisplaySettings,
   frameByteLength,
@@ -26,6 +28,9 @@ import { supportedEncodingsSummary, type TransferSyntax, transferSyntax } from '
 /** Tags as dicom-parser names them (xGGGGEEEE). */
 const TAG = {
   transferSyntaxUid: 'x00020010',
+  modality: 'x00080060',
+  bodyPartExamined: 'x00180015',
+  viewPosition: 'x00185101',
   samplesPerPixel: 'x00280002',
   photometric: 'x00280004',
   planarConfiguration: 'x00280006',
@@ -71,11 +76,14 @@ function parserMessage(err: unknown): string {
 export interface DicomCodecs {
   /** Inflates a raw-deflate stream; throws a DecodeError 'too-large' when it would exceed `maxOutput` bytes. */
   inflateRaw(deflated: Uint8Array, maxOutput: number): Promise<Uint8Array>;
-  /** Decodes an encapsulated JPEG baseline frame to grey values (colour → luminance). Throws DecodeError. */
+  /**
+   * Decodes an encapsulated JPEG baseline frame to grey values by the pixel rule of src/data/decode.ts (colour
+   * → BT.601 luma, no colour profile), with its colourfulness. Throws DecodeError.
+   */
   decodeJpeg(
     frame: Uint8Array,
     maxPixels: number,
-  ): Promise<{ width: number; height: number; values: Float32Array }>;
+  ): Promise<{ width: number; height: number; values: Float32Array; colourfulness: number }>;
 }
 
 /** Thrown by the inflater hook to stop dicom-parser where the deflated data set starts. */
@@ -211,7 +219,12 @@ function readDisplaySettings(dataSet: DataSet, layout: PixelLayout, bitsStored: 
 }
 
 /** The first frame of native pixel data as stored values. */
-function nativeFrame(dataSet: DataSet, element: Element, layout: PixelLayout): Float32Array {
+function nativeFrame(
+  dataSet: DataSet,
+  element: Element,
+  layout: PixelLayout,
+  meter: ColourfulnessMeter,
+): Float32Array {
   const needed = frameByteLength(layout);
   const available = Math.min(element.length, dataSet.byteArray.length - element.dataOffset);
   if (available < needed) {
@@ -220,7 +233,7 @@ function nativeFrame(dataSet: DataSet, element: Element, layout: PixelLayout): F
       `DICOM pixel data is truncated: ${available} bytes, one ${layout.columns} x ${layout.rows} frame needs ${needed}`,
     );
   }
-  return readNativeFrame(dataSet.byteArray, element.dataOffset, layout);
+  return readNativeFrame(dataSet.byteArray, element.dataOffset, layout, meter);
 }
 
 /** The bytes of the first encapsulated frame (fragments joined as the Basic Offset Table says). */
@@ -242,7 +255,12 @@ function encapsulatedFrame(dataSet: DataSet, element: Element, frames: number): 
 }
 
 /** A JPEG lossless frame, read like native pixel data with the sample size the codec produced. */
-function losslessFrame(frame: Uint8Array, layout: PixelLayout, maxPixels: number): Float32Array {
+function losslessFrame(
+  frame: Uint8Array,
+  layout: PixelLayout,
+  maxPixels: number,
+  meter: ColourfulnessMeter,
+): Float32Array {
   const decoded = decodeJpegLossless(frame, maxPixels);
   if (decoded.width !== layout.columns || decoded.height !== layout.rows) {
     throw new DecodeError(
@@ -266,7 +284,7 @@ function losslessFrame(frame: Uint8Array, layout: PixelLayout, maxPixels: number
       'DICOM JPEG lossless frame decoded to fewer samples than the image needs',
     );
   }
-  return readNativeFrame(decoded.bytes, 0, frameLayout);
+  return readNativeFrame(decoded.bytes, 0, frameLayout, meter);
 }
 
 function pixelDataElement(dataSet: DataSet): Element {
@@ -285,6 +303,8 @@ interface StoredFrame {
   values: Float32Array;
   /** Bits per stored value as decoded (8 for a JPEG baseline frame). */
   bitsStored: number;
+  /** Colourfulness of a colour frame before it became grey (0 for grey frames). */
+  colourfulness: number;
 }
 
 async function readFirstFrame(
@@ -301,16 +321,18 @@ async function readFirstFrame(
     const decoded = await codecs.decodeJpeg(encapsulatedFrame(dataSet, element, frames), maxPixels);
     return { ...decoded, bitsStored: 8 };
   }
+  const meter = new ColourfulnessMeter(255 / (2 ** layout.bitsStored - 1));
   if (syntax.encoding === 'jpeg-lossless') {
-    const values = losslessFrame(encapsulatedFrame(dataSet, element, frames), layout, maxPixels);
-    return { ...size, values, bitsStored: layout.bitsStored };
+    const values = losslessFrame(encapsulatedFrame(dataSet, element, frames), layout, maxPixels, meter);
+    return { ...size, values, bitsStored: layout.bitsStored, colourfulness: meter.value() };
   }
   if (element.encapsulatedPixelData)
     throw new DecodeError('corrupt', 'DICOM native pixel data is encapsulated');
   if (layout.photometric === 'YBR_FULL_422') {
     throw new DecodeError('unsupported', 'DICOM uncompressed YBR_FULL_422 pixel data is not supported');
   }
-  return { ...size, values: nativeFrame(dataSet, element, layout), bitsStored: layout.bitsStored };
+  const values = nativeFrame(dataSet, element, layout, meter);
+  return { ...size, values, bitsStored: layout.bitsStored, colourfulness: meter.value() };
 }
 
 function numberOfFrames(dataSet: DataSet): number {
@@ -332,7 +354,32 @@ async function decodeDicom(
   const data = toDisplayPixels(frame.values, readDisplaySettings(dataSet, layout, frame.bitsStored));
   const frames = numberOfFrames(dataSet);
   const warnings = frames > 1 ? [`multi-frame DICOM: using frame 1 of ${frames}`] : [];
-  return { width: frame.width, height: frame.height, data, format: 'dicom', warnings };
+  const dicom = readAttributes(dataSet);
+  return {
+    width: frame.width,
+    height: frame.height,
+    data,
+    format: 'dicom',
+    warnings,
+    colourfulness: frame.colourfulness,
+    ...(dicom ? { dicom } : {}),
+  };
+}
+
+/** Modality, Body Part Examined and View Position as sanitised coded strings, when present and not empty. */
+function readAttributes(dataSet: DataSet): DicomAttributes | undefined {
+  const read = (tag: string) => {
+    const value = codeString(dataSet.string(tag)?.trim().toUpperCase());
+    return value === '(none)' ? undefined : value.trim();
+  };
+  const attributes: DicomAttributes = {};
+  const modality = read(TAG.modality);
+  const bodyPart = read(TAG.bodyPartExamined);
+  const viewPosition = read(TAG.viewPosition);
+  if (modality) attributes.modality = modality;
+  if (bodyPart) attributes.bodyPart = bodyPart;
+  if (viewPosition) attributes.viewPosition = viewPosition;
+  return Object.keys(attributes).length > 0 ? attributes : undefined;
 }
 
 /** The DICOM decoder (an entry of the decoder list in ./index.ts), with the platform's codecs. */

@@ -54,7 +54,8 @@ export default async function predictRoutes(app: FastifyInstance): Promise<void>
         description:
           'Send one image as multipart/form-data (field `image`) or as the raw body with an image/* or ' +
           'application/dicom content type. Answers a calibrated pneumonia probability and the label at the ' +
-          "model's operating threshold. A triage aid for trained readers, not a diagnosis.",
+          "model's operating threshold, or `status: rejected` with a reason (and no label) when the input gate " +
+          'finds it does not look like a chest X-ray. A triage aid for trained readers, not a diagnosis.',
         tags: ['predict'],
         querystring: PredictQuerySchema,
         response: { 200: PredictResponseSchema, ...ERRORS },
@@ -63,14 +64,19 @@ export default async function predictRoutes(app: FastifyInstance): Promise<void>
     async (request): Promise<PredictResponse> => {
       const input = await readSingleImage(request, app.limits);
       const [result] = await app.inference.run({ inputs: [input], heatmaps: isSet(request.query.heatmap) });
-      if (result.error || result.probability === undefined || result.label === undefined) {
+      if (result.status === 'failed' || result.probability === undefined) {
         const error = result.error ?? { code: 'failed', message: 'no score returned' };
         throw new ApiError(decodeErrorCode(error.code), error.message);
       }
+      const threshold = app.scorer.metadata.threshold;
+      const scored = result.status === 'scored';
       return {
+        status: scored ? 'scored' : 'rejected',
+        ...(result.reason ? { reason: result.reason } : {}),
         probability: result.probability,
-        label: result.label,
-        threshold: app.scorer.metadata.threshold,
+        label: scored ? (result.label ?? null) : null,
+        flagged: scored ? result.probability >= threshold : null,
+        threshold,
         model: modelRef(app),
         ...(await imageFields(app, result, { bytes: input.bytes, preview: isSet(request.query.preview) })),
         ...(result.warnings?.length ? { warnings: result.warnings } : {}),
@@ -85,8 +91,9 @@ export default async function predictRoutes(app: FastifyInstance): Promise<void>
         summary: 'Score several chest X-rays in one request',
         description:
           'Send the files as multipart/form-data, one part per file in field `images` (or `image`). Results ' +
-          'come back in worklist order: highest probability first, files that could not be read last, each ' +
-          'with its own error. One bad file never fails the batch.',
+          'come back in worklist order: files that need a person first (rejected by the input gate, then ' +
+          'those that could not be read, each with its reason), then scored ones by probability. One bad ' +
+          'file never fails the batch.',
         tags: ['predict'],
         querystring: PredictQuerySchema,
         response: { 200: BatchResponseSchema, ...ERRORS },
@@ -117,24 +124,28 @@ async function batchItem(
     rank: result.rank,
     ...(result.warnings?.length ? { warnings: result.warnings } : {}),
   };
-  if (result.error || result.probability === undefined) {
+  if (result.status === 'failed' || result.probability === undefined) {
     const error = result.error ?? { code: 'failed', message: 'no score returned' };
     const code = decodeErrorCode(error.code);
     // Server-side failures keep their details in the log, out of the answer.
     if (code === 'internal') app.log.error({ code: error.code }, `scoring failed: ${error.message}`);
     const message = code === 'internal' ? 'internal error while scoring this file' : error.message;
-    return { ...base, error: { code, message } };
+    return { ...base, status: 'failed', reason: message, error: { code, message } };
   }
+  const scored = result.status === 'scored';
+  const verdict = {
+    status: result.status,
+    ...(result.reason ? { reason: result.reason } : {}),
+    probability: result.probability,
+    // A rejected file is never labelled or flagged.
+    label: scored ? (result.label ?? null) : null,
+    flagged: scored ? result.probability >= app.scorer.metadata.threshold : null,
+  };
   try {
-    return {
-      ...base,
-      probability: result.probability,
-      label: result.label,
-      ...(await imageFields(app, result, { bytes, preview })),
-    };
+    return { ...base, ...verdict, ...(await imageFields(app, result, { bytes, preview })) };
   } catch {
     // The score stands even if its picture cannot be drawn; one file's preview never fails the batch.
     const warnings = [...(base.warnings ?? []), 'preview unavailable'];
-    return { ...base, probability: result.probability, label: result.label, warnings };
+    return { ...base, ...verdict, warnings };
   }
 }
