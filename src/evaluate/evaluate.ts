@@ -9,6 +9,8 @@ import { discoverDataset } from '../data/discover.ts';
 import { loadPixels } from '../data/pixels.ts';
 import { type BackendName, initEngine } from '../engine/backend.ts';
 import { type ClassActivationMap, gradCam } from '../explain/gradcam.ts';
+import { penultimateFeatures } from '../gate/fit.ts';
+import { InputGate } from '../gate/gate.ts';
 import { computeMetrics, type EvaluationMetrics, metricWarnings } from '../metrics/summary.ts';
 import { batchTensor, scorePixels } from '../model/infer.ts';
 import { loadModel } from '../model/io.ts';
@@ -24,6 +26,8 @@ export interface EvaluateOptions {
   /** wasm threads (default: $CXR_WASM_THREADS or 1). */
   threads?: number;
   cacheDir?: string | null;
+  /** Run the input gate's learned check when the model has one (default true; --no-gate turns it off). */
+  gate?: boolean;
   /** Bootstrap resamples for the CIs (default 1,000). */
   bootstrapSamples?: number;
   /** Progress of a named phase ("scan data", "load images", "score"). */
@@ -55,6 +59,11 @@ export interface EvaluationResult {
   pixels: Uint8Array;
   /** Files that could not be used, with the reason; they are not counted in `n`. */
   skipped: BadFile[];
+  /**
+   * What the input gate did: images it rejected (not scored, not in the metrics, listed with the reason) out of
+   * those it checked, and whether its learned check ran.
+   */
+  gate: GateSummary;
   warnings: string[];
   /** Missed pneumonias first (lowest probability first), then false positives (highest first). */
   mistakes: Mistake[];
@@ -122,6 +131,14 @@ function explainMistakes(
   return undefined;
 }
 
+/** The input gate's part in an evaluation (written to metrics.json as `gate`). */
+export interface GateSummary {
+  checked: number;
+  scored: number;
+  rejected: (BadFile & { check?: string })[];
+  learnedCheck: boolean;
+}
+
 /** Picks the split to evaluate; an explicit choice that is absent fails with the list of present ones. */
 export function chooseSplit(
   records: readonly ImageRecord[],
@@ -175,10 +192,46 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
     if (loaded.records.length === 0) {
       throw new Error(`${splitDir}: no readable images to evaluate (${skipped.length} skipped)`);
     }
-    const probabilities = await withPhase(options, 'score', (onProgress) =>
-      scorePixels(saved.model, metadata, loaded.pixels, { batchSize: options.batchSize, onProgress }),
+    const imageSize = metadata.preprocessing.imageSize;
+    const gate = InputGate.forModel(metadata, { learned: options.gate });
+    const features = gate.learned
+      ? (
+          await withPhase(options, 'gate features', (onProgress) =>
+            penultimateFeatures(saved.model, loaded.pixels, imageSize, {
+              batchSize: options.batchSize,
+              onProgress,
+            }),
+          )
+        ).features
+      : null;
+    const verdicts = gate.judge(
+      loaded.info.map((i) => ({
+        original: { width: i.width, height: i.height },
+        colourfulness: i.colourfulness,
+        dicom: i.dicom,
+      })),
+      loaded.pixels,
+      imageSize,
+      features,
     );
-    const labels = Uint8Array.from(loaded.records, (r) => r.labelIndex);
+    // Rejected images are reported, never silently dropped; the metrics are over the scored ones.
+    const area = imageSize * imageSize;
+    const kept = verdicts.flatMap((v, i) => (v.passed ? [i] : []));
+    const rejected = verdicts.flatMap((v, i) =>
+      v.passed ? [] : [{ path: loaded.records[i].path, reason: v.reason ?? 'rejected', check: v.check }],
+    );
+    const records = kept.map((i) => loaded.records[i]);
+    const pixels = new Uint8Array(kept.length * area);
+    kept.forEach((from, to) => pixels.set(loaded.pixels.subarray(from * area, (from + 1) * area), to * area));
+    if (records.length === 0) {
+      throw new Error(
+        `${splitDir}: the input gate rejected all ${rejected.length} images; nothing to evaluate`,
+      );
+    }
+    const probabilities = await withPhase(options, 'score', (onProgress) =>
+      scorePixels(saved.model, metadata, pixels, { batchSize: options.batchSize, onProgress }),
+    );
+    const labels = Uint8Array.from(records, (r) => r.labelIndex);
     const metrics = computeMetrics({
       labels,
       probabilities,
@@ -186,23 +239,29 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
       bootstrapSamples: options.bootstrapSamples,
       seed: 0,
     });
-    const warnings = [...metricWarnings(labels), ...skipped.map((b) => `skipped ${b.path}: ${b.reason}`)];
+    const warnings = [
+      ...gate.warnings,
+      ...metricWarnings(labels),
+      ...skipped.map((b) => `skipped ${b.path}: ${b.reason}`),
+      ...rejected.map((r) => `rejected by the input gate ${r.path}: ${r.reason}`),
+    ];
     const { mistakes, counts } = selectMistakes(labels, probabilities, metadata.threshold);
-    const camWarning = explainMistakes(
-      saved.model,
-      loaded.pixels,
-      metadata.preprocessing.imageSize,
-      mistakes,
-    );
+    const camWarning = explainMistakes(saved.model, pixels, imageSize, mistakes);
     if (camWarning) warnings.push(camWarning);
     return {
       metrics,
       metadata,
       split,
-      records: loaded.records,
+      records,
       probabilities,
-      pixels: loaded.pixels,
+      pixels,
       skipped,
+      gate: {
+        checked: verdicts.length,
+        scored: records.length,
+        rejected,
+        learnedCheck: gate.learned !== null,
+      },
       warnings,
       mistakes,
       mistakeCounts: counts,

@@ -11,9 +11,10 @@ import {
   type ImageRecord,
   type SplitName,
 } from '../core/types.ts';
-import { resolveCacheDir } from '../data/cache.ts';
+import { type ImageInfo, resolveCacheDir } from '../data/cache.ts';
 import { discoverDataset } from '../data/discover.ts';
 import { loadPixels } from '../data/pixels.ts';
+import { InputGate } from '../gate/gate.ts';
 import {
   DHASH_SIZE,
   type DuplicateGroup,
@@ -108,6 +109,11 @@ export interface ExploreSummary {
     };
   };
   badFiles: { count: number; list: { path: string; reason: string }[] };
+  /**
+   * Images the input gate's cheap checks (src/gate/checks.ts) would refuse: a training set should hold none.
+   * The learned check needs a model and runs in `cxr evaluate` and `cxr gate`, not here.
+   */
+  gate: { checks: string; count: number; list: { path: string; check: string; reason: string }[] };
   cache: { dir: string | null; hits: number; decoded: number };
 }
 
@@ -120,6 +126,30 @@ export interface ExploreResult {
   sampleGrids: Record<ClassName, GrayImage | null>;
   /** The sampled images' relative paths per class, in grid order (row-major). */
   samplePaths: Record<ClassName, string[]>;
+}
+
+/** The images the gate's cheap checks would refuse (data quality: size, aspect, contrast, colour, DICOM). */
+function gateQuality(
+  root: string,
+  records: readonly ImageRecord[],
+  info: readonly ImageInfo[],
+  pixels: Uint8Array,
+  imageSize: number,
+): ExploreSummary['gate'] {
+  const gate = InputGate.cheapOnly();
+  const verdicts = gate.judge(
+    info.map((i) => ({
+      original: { width: i.width, height: i.height },
+      colourfulness: i.colourfulness,
+      dicom: i.dicom,
+    })),
+    pixels,
+    imageSize,
+  );
+  const list = verdicts.flatMap((v, i) =>
+    v.passed ? [] : [{ path: relative(root, records[i].path), check: v.check ?? '', reason: v.reason ?? '' }],
+  );
+  return { checks: 'size, aspect ratio, DICOM attributes, colour, contrast', count: list.length, list };
 }
 
 function relative(root: string, file: string): string {
@@ -233,6 +263,7 @@ export async function exploreDataset(options: ExploreOptions): Promise<ExploreRe
       count: bad.length,
       list: bad.map((b) => ({ path: relative(root, b.path), reason: b.reason })),
     },
+    gate: gateQuality(root, records, info, pixels, imageSize),
     cache: { dir: cacheDir, hits: loaded.stats.cacheHits, decoded: loaded.stats.decoded },
   };
   const means = meanImages(records, pixels, imageSize);

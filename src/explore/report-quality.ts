@@ -72,6 +72,25 @@ export function qualitySections(summary: ExploreSummary): ReportSection[] {
       ],
     },
     {
+      heading: 'Images the input gate would reject',
+      blocks: [
+        {
+          kind: 'paragraph',
+          text:
+            `The gate's cheap checks (${summary.gate.checks}; docs/input-gate.md) on every image. A training set ` +
+            'should hold none of these: each one is either not a chest X-ray or one the model cannot read.',
+        },
+        summary.gate.count === 0
+          ? { kind: 'note', text: 'No image fails the cheap checks.' }
+          : {
+              kind: 'table',
+              columns: ['file', 'check', 'reason'],
+              rows: summary.gate.list.slice(0, MAX_TABLE_ROWS).map((g) => [g.path, g.check, g.reason]),
+            },
+        ...truncationNote(summary.gate.count),
+      ],
+    },
+    {
       heading: 'Unreadable files',
       blocks: [
         summary.badFiles.count === 0

@@ -12,6 +12,7 @@ import type { ProgressCallback } from '../core/progress.ts';
 import { deriveSeed, withSeededMathRandom } from '../core/random.ts';
 import { createAugmenter } from '../data/augment.ts';
 import { type BackendName, initEngine } from '../engine/backend.ts';
+import { fitGate } from '../gate/fit.ts';
 import { fitTemperature, probabilityToLogit } from '../metrics/calibration.ts';
 import { thresholdRuleByName } from '../metrics/threshold.ts';
 import { createModel } from '../model/architectures.ts';
@@ -432,6 +433,14 @@ async function finalize(
       })),
     };
   }
+  metadata.gate = await fitGate(model, {
+    imageSize: config.imageSize,
+    train: data.train.pixels,
+    validation: data.val.pixels,
+    trainSha256: metadata.data.sha256,
+    validationSha256: metadata.data.validation?.sha256,
+    command: training.command,
+  });
   return { metadata, operating, state };
 }
 

@@ -57,7 +57,7 @@ after(async () => {
 
 function checkBlock(block: Record<string, unknown>, threshold: number): void {
   assert.deepEqual(
-    Object.keys(block).filter((k) => k !== 'atHalf'),
+    Object.keys(block).filter((k) => k !== 'atHalf' && k !== 'gate'),
     BLOCK_KEYS,
   );
   assert.equal(block.n, 8);
@@ -105,7 +105,12 @@ describe('cxr evaluate', () => {
     ]);
     assert.equal(run.code, 0, run.stderr);
     const metrics = JSON.parse(run.stdout);
-    assert.deepEqual(Object.keys(metrics), [...BLOCK_KEYS, 'atHalf']);
+    assert.deepEqual(Object.keys(metrics), [...BLOCK_KEYS, 'atHalf', 'gate']);
+    // The input gate's part: every image checked, none silently dropped (this test model has no gate data,
+    // so only the cheap checks ran, and these real X-rays pass them).
+    assert.equal(metrics.gate.learnedCheck, false);
+    assert.equal(metrics.gate.checked, metrics.gate.scored + metrics.gate.rejected.length);
+    assert.equal(metrics.gate.scored, metrics.n);
     checkBlock(metrics, 0.45);
     checkBlock(metrics.atHalf, 0.5);
     assert.match(run.stderr, /warning: skipped .*notes\.jpeg/);

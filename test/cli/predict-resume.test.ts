@@ -118,9 +118,9 @@ describe('cxr predict --out / --resume', () => {
     };
     const journal = [
       JSON.stringify(header),
-      await entry(a, { probability: 0.123456, label: 'NORMAL' }),
-      await entry(b, { error: { code: 'unreadable', message: 'permission denied' } }),
-      await entry(c, { probability: 0.654321, label: 'PNEUMONIA' }),
+      await entry(a, { status: 'scored', probability: 0.123456, label: 'NORMAL' }),
+      await entry(b, { status: 'failed', error: { code: 'unreadable', message: 'permission denied' } }),
+      await entry(c, { status: 'scored', probability: 0.654321, label: 'PNEUMONIA' }),
       '{"file":"cut short by the kil',
     ];
     await writeFile(journalPath(out), `${journal.join('\n')}`);

@@ -122,12 +122,12 @@ describe('browser app in headless Chromium', { skip: !HAS_CHROMIUM && 'chromium 
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-button')]);
     const csv = await readFile((await download.path())!, 'utf8');
     const [header, ...lines] = csv.trim().split('\n');
-    assert.equal(header, 'path,probability,label,flag,rank,threshold,model,error');
+    assert.equal(header, 'path,status,probability,label,flag,rank,threshold,model,reason,error');
     assert.match(
       lines[0],
-      /^notes\.txt,,,,1,0\.5,serve-test-model 0\.0\.1-test,"unsupported-media-type: not a supported/,
+      /^notes\.txt,failed,,,,1,0\.5,serve-test-model 0\.0\.1-test,"?not a supported.*,"unsupported-media-type: not a supported/,
     );
-    assert.match(lines[1], /^[\w.-]+\.jpeg,0\.\d{6},(NORMAL|PNEUMONIA),(Flagged|Not flagged),2,0\.5,/);
+    assert.match(lines[1], /^[\w.-]+\.jpeg,scored,0\.\d{6},(NORMAL|PNEUMONIA),(Flagged|Not flagged),2,0\.5,/);
   });
 
   test('Enter on a row opens the detail view with the Grad-CAM heat; keys and Esc work', async () => {

@@ -76,6 +76,26 @@ describe('scoring over HTTP', () => {
       assert.equal(body.heatmap, undefined);
       assert.equal(body.preview, undefined);
       assert.equal(response.headers['cache-control'], 'no-store');
+      assert.equal(body.status, 'scored');
+      assert.equal(body.flagged, body.probability >= body.threshold);
+    });
+
+    test('an image the input gate refuses → 200 rejected, with a reason and no label', async () => {
+      const onePixel = await sharp(Buffer.from([128]), { raw: { width: 1, height: 1, channels: 1 } })
+        .png()
+        .toBuffer();
+      const response = await app.inject({
+        method: 'POST',
+        url: '/api/v1/predict',
+        headers: { 'content-type': 'image/png' },
+        payload: onePixel,
+      });
+      assert.equal(response.statusCode, 200, response.body);
+      const body = response.json() as PredictResponse;
+      assert.equal(body.status, 'rejected');
+      assert.match(body.reason ?? '', /too small to be a chest X-ray/);
+      assert.equal(body.label, null);
+      assert.equal(body.flagged, null);
     });
 
     test('multipart field "image" gives the same score as the raw body', async () => {
@@ -294,7 +314,7 @@ describe('scoring over HTTP', () => {
   });
 
   describe('POST /api/v1/predict/batch', () => {
-    test('scores several files in worklist order, a bad file last with its own error', async () => {
+    test('scores several files in worklist order, a bad file first with its own error and reason', async () => {
       const normal = await readFile(path.resolve('samples/NORMAL/IM-0117-0001.jpeg'));
       const form = multipart([
         { field: 'images', filename: 'notes.jpeg', type: 'image/jpeg', data: 'not an image' },
@@ -315,13 +335,20 @@ describe('scoring over HTTP', () => {
         body.results.map((r) => r.rank),
         [1, 2, 3, 4],
       );
-      const scored = body.results.slice(0, 3);
+      const scored = body.results.slice(1);
       assert.deepEqual(scored.map((r) => r.name).sort(), ['a.jpeg', 'b.jpeg', 'c.dcm']);
       for (let i = 1; i < scored.length; i++) assert.ok(scored[i - 1].probability! >= scored[i].probability!);
-      for (const r of scored) assert.match(r.preview ?? '', /^data:image\/jpeg;base64,/);
-      const failed = body.results[3];
+      for (const r of scored) {
+        assert.match(r.preview ?? '', /^data:image\/jpeg;base64,/);
+        assert.equal(r.status, 'scored');
+        assert.equal(r.flagged, r.probability! >= body.threshold);
+      }
+      // A file that needs a person is read first.
+      const failed = body.results[0];
       assert.equal(failed.name, 'notes.jpeg');
+      assert.equal(failed.status, 'failed');
       assert.equal(failed.error?.code, 'unsupported-media-type');
+      assert.equal(failed.reason, failed.error?.message);
       assert.equal(failed.probability, undefined);
     });
 

@@ -31,6 +31,8 @@ interface EvaluateCommandOptions {
   /** commander sets this to false for --no-cache. */
   cache: boolean;
   json?: boolean;
+  /** commander sets this to false for --no-gate. */
+  gate: boolean;
   quiet?: boolean;
 }
 
@@ -68,10 +70,18 @@ export function formatSummary(result: EvaluationResult, modelDir: string): strin
   ].join('\n');
 }
 
+/**
+ * metrics.json: the metrics over the scored images, plus what the input gate did (how many images it checked,
+ * scored and rejected, and each rejected image with the reason), so nothing is dropped silently.
+ */
+export function metricsJson(result: EvaluationResult): object {
+  return { ...result.metrics, gate: result.gate };
+}
+
 async function writeOutputs(result: EvaluationResult, o: EvaluateCommandOptions): Promise<string> {
   const outDir = o.out ?? defaultOutDir(result);
   await mkdir(outDir, { recursive: true });
-  await writeFile(path.join(outDir, 'metrics.json'), `${JSON.stringify(result.metrics, null, 2)}\n`);
+  await writeFile(path.join(outDir, 'metrics.json'), `${JSON.stringify(metricsJson(result), null, 2)}\n`);
   await writeFile(path.join(outDir, 'report.html'), await buildEvaluationReport(result, o.data));
   return outDir;
 }
@@ -94,6 +104,7 @@ async function evaluate(o: EvaluateCommandOptions): Promise<void> {
       threads: o.threads,
       cacheDir: o.cache ? o.cacheDir : null,
       bootstrapSamples: o.bootstrap,
+      gate: o.gate,
       progress: (phase) => startProgress(phase, { quiet: o.quiet }),
     });
   } catch (err) {
@@ -108,10 +119,15 @@ async function evaluate(o: EvaluateCommandOptions): Promise<void> {
     process.stderr.write(`cxr evaluate: warning: could not write the report: ${(err as Error).message}\n`);
   }
   if (o.json) {
-    process.stdout.write(`${JSON.stringify(result.metrics)}\n`);
+    process.stdout.write(`${JSON.stringify(metricsJson(result))}\n`);
     return;
   }
   process.stdout.write(`${formatSummary(result, o.model ?? 'models/default')}\n`);
+  const g = result.gate;
+  process.stdout.write(
+    `input gate: ${g.checked} images checked, ${g.scored} scored, ${g.rejected.length} rejected` +
+      `${g.learnedCheck ? '' : ' (cheap checks only)'}; metrics are over the scored images\n`,
+  );
   if (outDir) process.stdout.write(`wrote ${path.join(outDir, 'metrics.json')} and report.html\n`);
 }
 
@@ -164,6 +180,7 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--cache-dir <dir>', 'decoded-pixel cache (default .cache/pixels or $CXR_CACHE_DIR)')
     .option('--no-cache', 'decode every image, and do not store the result')
     .option('--json', 'print exactly the metrics JSON on stdout and nothing else')
+    .option('--no-gate', "turn the input gate's learned check off (cheap checks still run)")
     .option('-q, --quiet', 'no progress bars')
     .addHelpText('after', HELP_AFTER)
     .action(async (options: EvaluateCommandOptions) => evaluate(options));
