@@ -222,7 +222,9 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
     );
     const records = kept.map((i) => loaded.records[i]);
     const pixels = new Uint8Array(kept.length * area);
-    kept.forEach((from, to) => pixels.set(loaded.pixels.subarray(from * area, (from + 1) * area), to * area));
+    kept.forEach((from, to) => {
+      pixels.set(loaded.pixels.subarray(from * area, (from + 1) * area), to * area);
+    });
     if (records.length === 0) {
       throw new Error(
         `${splitDir}: the input gate rejected all ${rejected.length} images; nothing to evaluate`,

@@ -57,48 +57,53 @@ function clamp(v: number): number {
   return Math.max(0, Math.min(255, Math.round(v)));
 }
 
+/** Encodes a sharp image as PNG or JPEG (quality 90). */
+async function encode(image: ReturnType<typeof sharp>, format: 'png' | 'jpeg'): Promise<Uint8Array> {
+  return new Uint8Array(
+    format === 'png' ? await image.png().toBuffer() : await image.jpeg({ quality: 90 }).toBuffer(),
+  );
+}
+
+/** An image with `channels` samples per pixel from a per-pixel function. */
+async function madeImage(
+  w: number,
+  h: number,
+  channels: 1 | 3,
+  pixel: (x: number, y: number, i: number) => number[],
+  format: 'png' | 'jpeg',
+): Promise<Uint8Array> {
+  const data = Buffer.alloc(w * h * channels);
+  for (let y = 0, i = 0; y < h; y++) {
+    for (let x = 0; x < w; x++, i++) {
+      const values = pixel(x, y, i);
+      for (let c = 0; c < channels; c++) data[channels * i + c] = clamp(values[c]);
+    }
+  }
+  return encode(sharp(data, { raw: { width: w, height: h, channels } }), format);
+}
+
 /** An RGB image from a per-pixel function. */
-async function rgbImage(
+function rgbImage(
   w: number,
   h: number,
   pixel: (x: number, y: number, i: number) => Rgb,
   format: 'png' | 'jpeg' = 'jpeg',
 ): Promise<Uint8Array> {
-  const data = Buffer.alloc(w * h * 3);
-  for (let y = 0, i = 0; y < h; y++) {
-    for (let x = 0; x < w; x++, i++) {
-      const [r, g, b] = pixel(x, y, i);
-      data[3 * i] = clamp(r);
-      data[3 * i + 1] = clamp(g);
-      data[3 * i + 2] = clamp(b);
-    }
-  }
-  const image = sharp(data, { raw: { width: w, height: h, channels: 3 } });
-  return new Uint8Array(
-    format === 'png' ? await image.png().toBuffer() : await image.jpeg({ quality: 90 }).toBuffer(),
-  );
+  return madeImage(w, h, 3, pixel, format);
 }
 
 /** A grey image from a per-pixel function. */
-async function greyImage(
+function greyImage(
   w: number,
   h: number,
   pixel: (x: number, y: number, i: number) => number,
   format: 'png' | 'jpeg' = 'jpeg',
 ): Promise<Uint8Array> {
-  const data = Buffer.alloc(w * h);
-  for (let y = 0, i = 0; y < h; y++) for (let x = 0; x < w; x++, i++) data[i] = clamp(pixel(x, y, i));
-  const image = sharp(data, { raw: { width: w, height: h, channels: 1 } });
-  return new Uint8Array(
-    format === 'png' ? await image.png().toBuffer() : await image.jpeg({ quality: 90 }).toBuffer(),
-  );
+  return madeImage(w, h, 1, (x, y, i) => [pixel(x, y, i)], format);
 }
 
-async function svgImage(svg: string, format: 'png' | 'jpeg' = 'png'): Promise<Uint8Array> {
-  const image = sharp(Buffer.from(svg));
-  return new Uint8Array(
-    format === 'png' ? await image.png().toBuffer() : await image.jpeg({ quality: 90 }).toBuffer(),
-  );
+function svgImage(svg: string, format: 'png' | 'jpeg' = 'png'): Promise<Uint8Array> {
+  return encode(sharp(Buffer.from(svg)), format);
 }
 
 /** Seeded Voronoi cells: the nearest of `count` random sites for each pixel, and the distance gap to the next. */
@@ -238,21 +243,13 @@ export async function makeNonXrays(): Promise<MadePicture[]> {
   );
   const stones = voronoi(W, H, 90, 4);
   const grit = valueNoise(W, H, 5, 4, 64);
-  add(
-    'gravel.jpeg',
-    await greyImage(W, H, (_x, _y, i) => {
-      const edge = Math.min(1, stones.edge[i] / 4);
-      return (70 + 120 * stones.shade[stones.cell[i]] + 50 * (grit[i] - 0.5)) * edge;
-    }),
-    'grey photograph (gravel)',
-  );
+  /** Stones of random shades with dark gaps between them. */
+  const gravel = (i: number) =>
+    (70 + 120 * stones.shade[stones.cell[i]] + 50 * (grit[i] - 0.5)) * Math.min(1, stones.edge[i] / 4);
+  add('gravel.jpeg', await greyImage(W, H, (_x, _y, i) => gravel(i)), 'grey photograph (gravel)');
   add(
     'gravel-colour.jpeg',
-    await rgbImage(W, H, (_x, _y, i) => {
-      const edge = Math.min(1, stones.edge[i] / 4);
-      const v = (70 + 120 * stones.shade[stones.cell[i]] + 50 * (grit[i] - 0.5)) * edge;
-      return [v * 1.1, v * 0.95, v * 0.8];
-    }),
+    await rgbImage(W, H, (_x, _y, i) => [gravel(i) * 1.1, gravel(i) * 0.95, gravel(i) * 0.8]),
     'photograph (brownish gravel)',
   );
   const blades = valueNoise(W, H, 6, 5, 24);
