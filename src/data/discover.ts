@@ -15,7 +15,7 @@ import {
   type ImageRecord,
   type SplitName,
 } from '../core/types.ts';
-import { sniffFormat } from './decode.ts';
+import { SUPPORTED_FORMATS_TEXT, sniffFormat } from './decode.ts';
 import { parseImageName } from './names.ts';
 import { mapPool } from './pool.ts';
 import { entryKind, walkFiles } from './walk.ts';
@@ -144,7 +144,10 @@ async function inspect(candidate: Candidate, readHead: ReadHead): Promise<ImageR
     return { path: candidate.path, reason: `cannot read file: ${fsErrorMessage(err)}` };
   }
   if (sniffFormat(head) === null) {
-    return { path: candidate.path, reason: 'not a supported image format (expected JPEG, PNG or DICOM)' };
+    return {
+      path: candidate.path,
+      reason: `not a supported image format (expected ${SUPPORTED_FORMATS_TEXT})`,
+    };
   }
   const { patientId, subtype } = parseImageName(candidate.path);
   const labelIndex = CLASS_NAMES.indexOf(candidate.label) as 0 | 1;

@@ -55,7 +55,7 @@ test('finds every image of the split layout with split, label, patient and subty
   assert.deepEqual(
     bad.map((b) => [path.relative(FIXTURE, b.path), b.reason]),
     [
-      ['test/NORMAL/notes.jpeg', 'not a supported image format (expected JPEG, PNG or DICOM)'],
+      ['test/NORMAL/notes.jpeg', 'not a supported image format (expected JPEG, PNG, WebP, TIFF or DICOM)'],
       ['train/PNEUMONIA/empty.jpeg', 'file is empty (0 bytes)'],
     ],
   );

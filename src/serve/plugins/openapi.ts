@@ -22,7 +22,7 @@ function describeUploads(document: OpenApiDocument, maxUploadBytes: number): Ope
   if (single) {
     single.requestBody = {
       required: true,
-      description: `One chest X-ray (JPEG, PNG or DICOM). ${limit}`,
+      description: `One chest X-ray (JPEG, PNG, WebP, TIFF or DICOM). ${limit}`,
       content: {
         'multipart/form-data': {
           schema: { type: 'object', required: ['image'], properties: { image: binary } },
