@@ -73,6 +73,9 @@ describe('access rules in the app', () => {
     assertError(await get('/api/v1/model', { authorization: `Bearer ${KEY}x` }), 401, 'unauthorized');
     assertError(await get('/api/v1/model', { authorization: KEY }), 401, 'unauthorized');
     assertError(await get('/api/v1/no-such-route'), 401, 'unauthorized');
+    // The route decides, not the URL's spelling: percent-encoding the path does not get past the key.
+    for (const url of ['/%61pi/v1/model', '/%61pi/v1/no-such-route', '/api/v1/%6dodel'])
+      assertError(await get(url), 401, 'unauthorized');
     assert.equal((await get('/api/v1/model', { authorization: `Bearer ${KEY}` })).statusCode, 200);
     const post = await app.inject({
       method: 'POST',

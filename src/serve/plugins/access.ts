@@ -72,6 +72,22 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
+/**
+ * Whether the request is for the API. Judged by the route that matched (`/%61pi/v1/model` reaches the route
+ * `/api/v1/model`, so the raw URL text cannot decide), and for unmatched URLs by the decoded path, so that a
+ * caller without the key learns nothing about which API routes exist.
+ */
+function isApiRequest(request: FastifyRequest): boolean {
+  const route = request.routeOptions.url;
+  if (route !== undefined) return route.startsWith('/api/');
+  const pathname = request.url.split('?')[0];
+  try {
+    return decodeURIComponent(pathname).startsWith('/api/');
+  } catch {
+    return true;
+  }
+}
+
 /** Constant-time comparison of the request's bearer token with the key. */
 function keyMatches(request: FastifyRequest, expected: Buffer): boolean {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
@@ -95,7 +111,7 @@ async function accessPlugin(app: FastifyInstance, options: AccessOptions): Promi
         );
       }
     }
-    if (expected && request.url.startsWith('/api/') && !keyMatches(request, expected)) {
+    if (expected && isApiRequest(request) && !keyMatches(request, expected)) {
       reply.header('www-authenticate', 'Bearer realm="Pneumoscope"');
       throw new ApiError(
         'unauthorized',
