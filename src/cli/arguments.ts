@@ -29,3 +29,13 @@ export function probabilityArg(value: string): number {
   }
   return n;
 }
+
+/**
+ * This process's command line as it would be typed again (`npm run -s cxr -- …`, arguments shell-quoted where
+ * needed), without the flags in `drop`: what metadata.json records so a result can be reproduced.
+ */
+export function recordedCommand(drop: readonly string[] = []): string {
+  const args = process.argv.slice(2).filter((a) => !drop.includes(a));
+  const quoted = args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`));
+  return `npm run -s cxr -- ${quoted.join(' ')}`;
+}

@@ -194,3 +194,43 @@ export async function discoverDataset(
   }
   return { root: absRoot, records: records.sort(byPath), bad: bad.sort(byPath) };
 }
+
+/**
+ * Picks the split to use (evaluate, calibrate): the requested one, else `test` when present, else the only one.
+ * An explicit choice that is absent fails with the list of present ones.
+ */
+export function chooseSplit(
+  records: readonly ImageRecord[],
+  requested: SplitName | undefined,
+  root: string,
+): SplitName {
+  const present = [...new Set(records.map((r) => r.split))].sort();
+  if (requested) {
+    if (present.includes(requested)) return requested;
+    if (present.length === 1 && present[0] === 'all') return 'all';
+    throw new Error(`${root}: no "${requested}" split; present: ${present.join(', ') || 'none'}`);
+  }
+  if (present.includes('test')) return 'test';
+  if (present.length === 1) return present[0];
+  throw new Error(`${root} has splits ${present.join(', ')} but no test split; choose one with --split`);
+}
+
+/** One split of a discovered dataset: its folder, its usable images and the bad files under that folder. */
+export interface DatasetSplit {
+  split: SplitName;
+  dir: string;
+  records: ImageRecord[];
+  bad: BadFile[];
+}
+
+/** The records and bad files of the split `chooseSplit` picks. */
+export function splitOf(dataset: DiscoveredDataset, requested?: SplitName): DatasetSplit {
+  const split = chooseSplit(dataset.records, requested, dataset.root);
+  const dir = split === 'all' ? dataset.root : path.join(dataset.root, split);
+  return {
+    split,
+    dir,
+    records: dataset.records.filter((r) => r.split === split),
+    bad: dataset.bad.filter((b) => split === 'all' || b.path.startsWith(dir + path.sep)),
+  };
+}

@@ -2,10 +2,9 @@
  * `cxr evaluate` as a function: score one split of a dataset with a saved model, exactly as the model's
  * metadata prescribes (input size, calibration, threshold), and measure it.
  */
-import path from 'node:path';
 import type { ProgressCallback } from '../core/progress.ts';
 import type { BadFile, ImageRecord, SplitName } from '../core/types.ts';
-import { discoverDataset } from '../data/discover.ts';
+import { discoverDataset, splitOf } from '../data/discover.ts';
 import { loadPixels } from '../data/pixels.ts';
 import { type BackendName, initEngine } from '../engine/backend.ts';
 import { type ClassActivationMap, gradCam } from '../explain/gradcam.ts';
@@ -139,23 +138,6 @@ export interface GateSummary {
   learnedCheck: boolean;
 }
 
-/** Picks the split to evaluate; an explicit choice that is absent fails with the list of present ones. */
-export function chooseSplit(
-  records: readonly ImageRecord[],
-  requested: SplitName | undefined,
-  root: string,
-): SplitName {
-  const present = [...new Set(records.map((r) => r.split))].sort();
-  if (requested) {
-    if (present.includes(requested)) return requested;
-    if (present.length === 1 && present[0] === 'all') return 'all';
-    throw new Error(`${root}: no "${requested}" split; present: ${present.join(', ') || 'none'}`);
-  }
-  if (present.includes('test')) return 'test';
-  if (present.length === 1) return present[0];
-  throw new Error(`${root} has splits ${present.join(', ')} but no test split; choose one with --split`);
-}
-
 async function withPhase<T>(
   options: EvaluateOptions,
   name: string,
@@ -177,10 +159,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
     const dataset = await withPhase(options, 'scan data', (onProgress) =>
       discoverDataset(options.dataDir, { onProgress }),
     );
-    const split = chooseSplit(dataset.records, options.split, dataset.root);
-    const chosen = dataset.records.filter((r) => r.split === split);
-    const splitDir = split === 'all' ? dataset.root : path.join(dataset.root, split);
-    const skipped = dataset.bad.filter((b) => split === 'all' || b.path.startsWith(splitDir + path.sep));
+    const { split, dir: splitDir, records: chosen, bad: skipped } = splitOf(dataset, options.split);
     const loaded = await withPhase(options, 'load images', (onProgress) =>
       loadPixels(chosen, {
         imageSize: metadata.preprocessing.imageSize,

@@ -30,13 +30,22 @@ export interface ChosenThreshold {
   rule: string;
 }
 
-/** Looks up a rule by its command-line name; an unknown name fails with the list of known ones. */
+/**
+ * Looks up a rule by its command-line name: `sens95`, `youden`, or `sens=X` (highest specificity with
+ * sensitivity ≥ X, 0 < X ≤ 1, e.g. `sens=0.97`). An unknown name fails with the list of known ones.
+ */
 export function thresholdRuleByName(name: string): ThresholdRule {
   const rule = THRESHOLD_RULES[name as ThresholdRuleName];
-  if (!rule) {
-    throw new Error(`unknown threshold rule "${name}"; known: ${Object.keys(THRESHOLD_RULES).join(', ')}`);
+  if (rule) return rule;
+  const target = /^sens=(\d*\.?\d+)$/.exec(name);
+  if (target) {
+    const minSensitivity = Number(target[1]);
+    if (minSensitivity > 0 && minSensitivity <= 1) return { kind: 'sensitivity', minSensitivity };
+    throw new Error(`threshold rule "${name}": the sensitivity target must be in (0, 1], e.g. sens=0.97`);
   }
-  return rule;
+  throw new Error(
+    `unknown threshold rule "${name}"; known: ${Object.keys(THRESHOLD_RULES).join(', ')}, sens=X (e.g. sens=0.97)`,
+  );
 }
 
 /** Picks the threshold on (validation) probabilities by `rule`. Throws UndefinedMetricError without both classes. */

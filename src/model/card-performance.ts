@@ -111,15 +111,25 @@ function recalibrationText(md: ModelMetadata): string {
   const r = md.recalibration;
   if (!r) return '';
   const what = [
-    r.method !== 'none' ? `the calibration (${describeCalibration(md.calibration)})` : null,
-    r.thresholdRule ? `the threshold (${num(md.threshold, 4)}, rule ${r.thresholdRule})` : null,
+    r.method !== 'none' ? `the calibration to ${describeCalibration(md.calibration)}` : null,
+    r.thresholdRule ? `the threshold to ${num(md.threshold, 4)} (rule ${r.thresholdRule})` : null,
     r.adaptBn ? 'the batch-norm statistics (AdaBN)' : null,
   ].filter(Boolean);
-  return `### What was recalibrated
-
-On ${dateOf(r.createdAt)}, \`cxr calibrate\` refitted ${what.join(', ')} on ${r.n} ${r.labelled ? 'labelled' : 'unlabelled'} local images${r.data ? ` (${r.data.classCounts.NORMAL} NORMAL, ${r.data.classCounts.PNEUMONIA} PNEUMONIA; file-list sha256 \`${r.data.sha256}\`)` : ''}.
-It started from model ${r.from.name} ${r.from.version} (created ${dateOf(r.from.createdAt)}; ${describeCalibration(r.from.calibration)}, threshold ${num(r.from.threshold, 4)}, ${r.from.thresholdRule}).
-Command: \`${r.command}\`${r.note ? `\n\n${r.note}` : ''}`;
+  const images = r.data
+    ? ` (${r.data.classCounts.NORMAL} NORMAL, ${r.data.classCounts.PNEUMONIA} PNEUMONIA; file-list sha256 \`${r.data.sha256}\`)`
+    : '';
+  const lines = [
+    `On ${dateOf(r.createdAt)}, \`cxr calibrate\` refitted ${what.join(', ')} on ${r.n} ${r.labelled ? 'labelled' : 'unlabelled'} local images${images}, starting from model ${r.from.name} ${r.from.version} (created ${dateOf(r.from.createdAt)}; ${describeCalibration(r.from.calibration)}, threshold ${num(r.from.threshold, 4)}, ${r.from.thresholdRule}). The parent model's measurements above were taken at its own threshold and calibration.`,
+  ];
+  const cv = r.crossValidated;
+  if (cv) {
+    lines.push(
+      `**Expected on new images of this site** (${cv.folds}-fold cross-validation by patient on the ${cv.n} images: fitted on ${cv.folds - 1} folds, measured on the one left out): sensitivity ${withInterval(cv.sensitivity, cv.ci95.sensitivity)}, specificity ${withInterval(cv.specificity, cv.ci95.specificity)}, ECE ${num(cv.ece)}.`,
+    );
+  }
+  if (r.note) lines.push(r.note);
+  lines.push(`Command: \`${r.command}\``);
+  return lines.join('\n\n');
 }
 
 /** The whole "Performance" section of the card. */

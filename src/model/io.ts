@@ -107,21 +107,29 @@ export async function saveModel(
 }
 
 /**
- * Replaces metadata.json (and MODEL_CARD.md when given) of an existing model directory, each through a
- * temporary file and a rename, so a reader never sees half a file. The weights are not touched.
+ * Replaces metadata.json (and MODEL_CARD.md when given) of an existing model directory. Each file is written
+ * to a temporary file beside it and renamed into place, so a reader (a running server, a second command) never
+ * sees half a file, and a failed write leaves the old file as it was.
  */
 export async function updateMetadata(
   dir: string,
   metadata: ModelMetadata,
   modelCard?: string,
 ): Promise<void> {
-  const write = async (name: string, text: string) => {
+  validateMetadata(metadata, path.join(dir, METADATA_JSON));
+  const files: [string, string][] = [[METADATA_JSON, `${JSON.stringify(metadata, null, 2)}\n`]];
+  if (modelCard !== undefined) files.push([MODEL_CARD, modelCard]);
+  for (const [name, text] of files) {
+    const target = path.join(dir, name);
     const tmp = path.join(dir, `.${name}.tmp-${process.pid}`);
-    await writeFile(tmp, text);
-    await rename(tmp, path.join(dir, name));
-  };
-  await write(METADATA_JSON, `${JSON.stringify(metadata, null, 2)}\n`);
-  if (modelCard !== undefined) await write(MODEL_CARD, modelCard);
+    try {
+      await writeFile(tmp, text);
+      await rename(tmp, target);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
 }
 
 /** Reads metadata.json alone (cheap; no weights). */

@@ -3,6 +3,7 @@
  * apart (input size, preprocessing, threshold, calibration) and a reader can tell where the model came from.
  */
 import type { ClassName, DataFingerprint } from '../core/types.ts';
+import type { Confusion } from '../metrics/confusion.ts';
 import type { EvaluationMetrics } from '../metrics/summary.ts';
 import type { GateConfig } from './gate-config.ts';
 
@@ -100,6 +101,22 @@ export interface EvaluationRecord {
   note?: string;
 }
 
+/**
+ * What the recalibrated model can be expected to do on the site's next images: k-fold cross-validation by
+ * patient on the calibration images (fit on k − 1 folds, measure on the one left out, counts summed).
+ */
+export interface CrossValidatedEstimate {
+  folds: number;
+  n: number;
+  sensitivity: number;
+  specificity: number;
+  /** ECE of the pooled out-of-fold probabilities. */
+  ece: number;
+  confusion: Confusion;
+  /** Wilson intervals on the summed counts. */
+  ci95: { sensitivity: [number, number]; specificity: [number, number] };
+}
+
 /** What `cxr calibrate` changed, and on what, so a recalibrated model can be traced back to its parent. */
 export interface RecalibrationRecord {
   createdAt: string;
@@ -123,6 +140,8 @@ export interface RecalibrationRecord {
   /** Images used (after unreadable files were skipped). */
   n: number;
   data?: DataFingerprint;
+  /** Labelled data only: the cross-validated estimate for new images of the site. */
+  crossValidated?: CrossValidatedEstimate;
   command: string;
   note?: string;
 }

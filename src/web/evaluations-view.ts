@@ -140,8 +140,42 @@ function recordDetails(record: Evaluation, open: boolean): HTMLElement {
   );
 }
 
+interface RecalibrationView {
+  n?: number;
+  createdAt?: string;
+  from?: { name?: string };
+  crossValidated?: {
+    folds: number;
+    sensitivity: number;
+    specificity: number;
+    ece: number;
+    ci95: { sensitivity: Interval; specificity: Interval };
+  };
+}
+
+/** What `cxr calibrate` changed, and what it expects on the site's next images. */
+function recalibrationNote(recalibration: Record<string, unknown> | undefined): HTMLElement | null {
+  if (!recalibration) return null;
+  const r = recalibration as RecalibrationView;
+  const cv = r.crossValidated;
+  const withCi = (value: number, ci: Interval) => {
+    const text = formatInterval(ci, { percent: true, digits: 1, missing: '' });
+    return text ? `${rate(value)} (${text})` : rate(value);
+  };
+  return h(
+    'p',
+    { class: 'recalibration' },
+    `Site-calibrated from model ${r.from?.name ?? '?'} on ${r.n ?? '?'} local images (${(r.createdAt ?? '').slice(0, 10)}). `,
+    cv
+      ? `Expected on new images of that site (${cv.folds}-fold cross-validation by patient): sensitivity ${withCi(cv.sensitivity, cv.ci95.sensitivity)}, specificity ${withCi(cv.specificity, cv.ci95.specificity)}, ECE ${score(cv.ece)}.`
+      : 'The calibration and threshold were not checked on labelled local images.',
+  );
+}
+
 /** The performance section of the model page. */
-export function renderEvaluations(model: Pick<ModelInfo, 'evaluations' | 'localCheckWarning'>): HTMLElement {
+export function renderEvaluations(
+  model: Pick<ModelInfo, 'evaluations' | 'localCheckWarning' | 'recalibration'>,
+): HTMLElement {
   const warning = h('p', { class: 'local-check' }, h('strong', {}, ...renderInline(model.localCheckWarning)));
   if (model.evaluations.length === 0) {
     return h('div', {}, warning, h('p', { class: 'muted' }, 'This model carries no measurements.'));
@@ -151,6 +185,7 @@ export function renderEvaluations(model: Pick<ModelInfo, 'evaluations' | 'localC
     'div',
     { class: 'evaluations-view' },
     warning,
+    recalibrationNote(model.recalibration),
     h('div', { class: 'table-scroll' }, summaryTable(model.evaluations)),
     h(
       'p',

@@ -3,7 +3,8 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { discoverDataset, type ReadHead } from '../../src/data/discover.ts';
+import type { ImageRecord } from '../../src/core/types.ts';
+import { chooseSplit, discoverDataset, type ReadHead } from '../../src/data/discover.ts';
 
 const FIXTURE = path.resolve('test/fixtures/dataset');
 const SAMPLE_JPEG = path.join(FIXTURE, 'train/NORMAL/IM-0117-0001.jpeg');
@@ -140,4 +141,17 @@ test('linked class folders, linked sub-folders and linked files are followed; a 
     );
     assert.deepEqual(bad, []);
   }
+});
+
+const record = (split: ImageRecord['split']) => ({ split }) as ImageRecord;
+
+test('chooseSplit prefers test, else the only split, else asks', () => {
+  assert.equal(chooseSplit([record('train'), record('test')], undefined, 'D'), 'test');
+  assert.equal(chooseSplit([record('all')], undefined, 'D'), 'all');
+  assert.equal(chooseSplit([record('all')], 'test', 'D'), 'all');
+  assert.throws(
+    () => chooseSplit([record('train'), record('val')], undefined, 'D'),
+    /no test split; choose one with --split/,
+  );
+  assert.throws(() => chooseSplit([record('train')], 'test', 'D'), /no "test" split; present: train/);
 });

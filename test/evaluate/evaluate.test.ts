@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ImageRecord } from '../../src/core/types.ts';
 import { initEngine } from '../../src/engine/backend.ts';
-import { chooseSplit, evaluateModel } from '../../src/evaluate/evaluate.ts';
+import { evaluateModel } from '../../src/evaluate/evaluate.ts';
 import { buildEvaluationReport } from '../../src/evaluate/report.ts';
 import { makeModelDir } from './model-fixture.ts';
 
@@ -16,21 +15,6 @@ before(async () => {
   modelDir = await makeModelDir(24, { threshold: 0.4 });
 });
 after(() => rm(path.dirname(modelDir), { recursive: true, force: true }));
-
-const record = (split: ImageRecord['split']) => ({ split }) as ImageRecord;
-
-describe('chooseSplit', () => {
-  it('prefers test, else the only split, else asks', () => {
-    assert.equal(chooseSplit([record('train'), record('test')], undefined, 'D'), 'test');
-    assert.equal(chooseSplit([record('all')], undefined, 'D'), 'all');
-    assert.equal(chooseSplit([record('all')], 'test', 'D'), 'all');
-    assert.throws(
-      () => chooseSplit([record('train'), record('val')], undefined, 'D'),
-      /no test split; choose one with --split/,
-    );
-    assert.throws(() => chooseSplit([record('train')], 'test', 'D'), /no "test" split; present: train/);
-  });
-});
 
 describe('evaluateModel', () => {
   it('scores the test split with the stored threshold and skips unreadable files', async () => {

@@ -35,6 +35,10 @@ describe('chooseThreshold', () => {
 
   it('rejects unknown rule names and one-class data', () => {
     assert.throws(() => thresholdRuleByName('f1'), /unknown threshold rule "f1"; known: sens95, youden/);
+    assert.deepEqual(thresholdRuleByName('sens=0.97'), { kind: 'sensitivity', minSensitivity: 0.97 });
+    assert.deepEqual(thresholdRuleByName('sens=1'), { kind: 'sensitivity', minSensitivity: 1 });
+    assert.throws(() => thresholdRuleByName('sens=1.5'), /must be in \(0, 1\]/);
+    assert.throws(() => thresholdRuleByName('sens=abc'), /unknown threshold rule/);
     assert.throws(() => chooseThreshold([1, 1], [0.3, 0.4], THRESHOLD_RULES.youden), /both classes/);
   });
 });

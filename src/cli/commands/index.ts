@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { registerBenchCommand } from './bench.ts';
+import { registerCalibrateCommand } from './calibrate.ts';
 import { registerEvaluateCommand } from './evaluate.ts';
 import { registerExploreCommand } from './explore.ts';
 import { registerGateCommand } from './gate.ts';
@@ -19,6 +20,7 @@ export const COMMANDS: RegisterCommand[] = [
   registerPredictCommand,
   registerTrainCommand,
   registerEvaluateCommand,
+  registerCalibrateCommand,
   registerBenchCommand,
   registerGateCommand,
 ];

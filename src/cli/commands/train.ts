@@ -16,7 +16,7 @@ import {
 } from '../../train/config.ts';
 import type { MonitorName } from '../../train/loop.ts';
 import { type TrainReporter, type TrainResult, trainModel } from '../../train/train.ts';
-import { boundedArg, integerArg } from '../arguments.ts';
+import { boundedArg, integerArg, recordedCommand } from '../arguments.ts';
 import { CliError } from '../errors.ts';
 import { startProgress } from '../progress.ts';
 
@@ -95,9 +95,7 @@ function requestedConfig(o: TrainCommandOptions): Partial<TrainConfig> {
 
 /** The command line to record for reproduction (without --resume and --force, which only matter to the folder). */
 function reproducibleCommand(): string {
-  const args = process.argv.slice(2).filter((a) => a !== '--resume' && a !== '--force');
-  const quoted = args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`));
-  return `npm run -s cxr -- ${quoted.join(' ')}`;
+  return recordedCommand(['--resume', '--force']);
 }
 
 function reporter(o: TrainCommandOptions): TrainReporter {
