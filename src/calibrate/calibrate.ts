@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { ProgressCallback } from '../core/progress.ts';
+import { type PhaseProgress, withPhase } from '../core/progress.ts';
 import type { BadFile, DataFingerprint, ImageRecord, SplitName } from '../core/types.ts';
 import { decodeResized } from '../data/decode.ts';
 import { DecodeError } from '../data/decode-error.ts';
@@ -56,7 +56,7 @@ export interface CalibrateOptions {
   cacheDir?: string | null;
   bootstrapSamples?: number;
   seed?: number;
-  progress?: (phase: string) => { update: ProgressCallback; stop(): void };
+  progress?: PhaseProgress;
 }
 
 export interface CalibrationResult {
@@ -76,19 +76,6 @@ export class CalibrationError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'CalibrationError';
-  }
-}
-
-async function withPhase<T>(
-  options: CalibrateOptions,
-  name: string,
-  work: (update?: ProgressCallback) => Promise<T>,
-): Promise<T> {
-  const bar = options.progress?.(name);
-  try {
-    return await work(bar?.update);
-  } finally {
-    bar?.stop();
   }
 }
 
@@ -114,11 +101,11 @@ interface SiteImages {
 }
 
 async function labelledImages(options: CalibrateOptions, imageSize: number): Promise<SiteImages> {
-  const dataset = await withPhase(options, 'scan data', (onProgress) =>
+  const dataset = await withPhase(options.progress, 'scan data', (onProgress) =>
     discoverDataset(options.dataDir, { onProgress }),
   );
   const chosen = splitOf(dataset, options.split);
-  const loaded = await withPhase(options, 'load images', (onProgress) =>
+  const loaded = await withPhase(options.progress, 'load images', (onProgress) =>
     loadPixels(chosen.records, { imageSize, cacheDir: options.cacheDir, onProgress }),
   );
   const records: ImageRecord[] = loaded.records;
@@ -149,7 +136,7 @@ async function unlabelledImages(options: CalibrateOptions, imageSize: number): P
   const area = imageSize * imageSize;
   const slots: (Uint8Array | null)[] = new Array(inputs.length).fill(null);
   const skipped: BadFile[] = [...notImages];
-  await withPhase(options, 'load images', async (onProgress) => {
+  await withPhase(options.progress, 'load images', async (onProgress) => {
     let done = 0;
     await mapPool(
       inputs.map((input, i) => ({ input, i })),
@@ -181,7 +168,7 @@ async function unlabelledImages(options: CalibrateOptions, imageSize: number): P
 }
 
 async function rawOutputs(saved: SavedModel, pixels: Uint8Array, options: CalibrateOptions, phase: string) {
-  return withPhase(options, phase, (onProgress) =>
+  return withPhase(options.progress, phase, (onProgress) =>
     predictRawProbabilities(saved.model, pixels, {
       imageSize: saved.metadata.preprocessing.imageSize,
       batchSize: options.batchSize,
@@ -319,7 +306,7 @@ export async function calibrateModel(options: CalibrateOptions): Promise<Calibra
         }),
       );
     }
-    await withPhase(options, 'save', () =>
+    await withPhase(options.progress, 'save', () =>
       saveModel(saved.model, options.outDir, metadata, renderModelCard(metadata)),
     );
     return { outDir: options.outDir, metadata, before, after, record, skipped: site.skipped, warnings };

@@ -9,3 +9,20 @@ export type ProgressCallback = (
   total: number,
   fields?: Record<string, string | number>,
 ) => void;
+
+/** Progress of named phases ("scan data", "score", …): the CLI opens one bar per phase and stops it after. */
+export type PhaseProgress = (phase: string) => { update: ProgressCallback; stop(): void };
+
+/** Runs `work` as one named phase, passing it the phase's callback, and stops the bar however the work ends. */
+export async function withPhase<T>(
+  progress: PhaseProgress | undefined,
+  name: string,
+  work: (update?: ProgressCallback) => Promise<T>,
+): Promise<T> {
+  const bar = progress?.(name);
+  try {
+    return await work(bar?.update);
+  } finally {
+    bar?.stop();
+  }
+}

@@ -2,7 +2,7 @@
  * `cxr evaluate` as a function: score one split of a dataset with a saved model, exactly as the model's
  * metadata prescribes (input size, calibration, threshold), and measure it.
  */
-import type { ProgressCallback } from '../core/progress.ts';
+import { type PhaseProgress, withPhase } from '../core/progress.ts';
 import type { BadFile, ImageRecord, SplitName } from '../core/types.ts';
 import { discoverDataset, splitOf } from '../data/discover.ts';
 import { loadPixels } from '../data/pixels.ts';
@@ -30,7 +30,7 @@ export interface EvaluateOptions {
   /** Bootstrap resamples for the CIs (default 1,000). */
   bootstrapSamples?: number;
   /** Progress of a named phase ("scan data", "load images", "score"). */
-  progress?: (phase: string) => { update: ProgressCallback; stop(): void };
+  progress?: PhaseProgress;
 }
 
 /** Most mistakes of each kind the report shows (the most confident first), each with its Grad-CAM map. */
@@ -50,6 +50,8 @@ export interface EvaluationResult {
   metrics: EvaluationMetrics;
   metadata: ModelMetadata;
   split: SplitName;
+  /** The folder of the split that was scored (a dataset root's test/, or the folder itself). */
+  splitDir: string;
   /** The scored images, in the order of `probabilities` and `pixels`. */
   records: ImageRecord[];
   /** Calibrated P(PNEUMONIA) per record. */
@@ -138,29 +140,16 @@ export interface GateSummary {
   learnedCheck: boolean;
 }
 
-async function withPhase<T>(
-  options: EvaluateOptions,
-  name: string,
-  work: (update?: ProgressCallback) => Promise<T>,
-): Promise<T> {
-  const bar = options.progress?.(name);
-  try {
-    return await work(bar?.update);
-  } finally {
-    bar?.stop();
-  }
-}
-
 export async function evaluateModel(options: EvaluateOptions): Promise<EvaluationResult> {
   await initEngine({ backend: options.backend, threads: options.threads });
   const saved = await loadModel(options.modelDir);
   try {
     const { metadata } = saved;
-    const dataset = await withPhase(options, 'scan data', (onProgress) =>
+    const dataset = await withPhase(options.progress, 'scan data', (onProgress) =>
       discoverDataset(options.dataDir, { onProgress }),
     );
     const { split, dir: splitDir, records: chosen, bad: skipped } = splitOf(dataset, options.split);
-    const loaded = await withPhase(options, 'load images', (onProgress) =>
+    const loaded = await withPhase(options.progress, 'load images', (onProgress) =>
       loadPixels(chosen, {
         imageSize: metadata.preprocessing.imageSize,
         cacheDir: options.cacheDir,
@@ -175,7 +164,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
     const gate = InputGate.forModel(metadata, { learned: options.gate });
     const features = gate.learned
       ? (
-          await withPhase(options, 'gate features', (onProgress) =>
+          await withPhase(options.progress, 'gate features', (onProgress) =>
             penultimateFeatures(saved.model, loaded.pixels, imageSize, {
               batchSize: options.batchSize,
               onProgress,
@@ -209,7 +198,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
         `${splitDir}: the input gate rejected all ${rejected.length} images; nothing to evaluate`,
       );
     }
-    const probabilities = await withPhase(options, 'score', (onProgress) =>
+    const probabilities = await withPhase(options.progress, 'score', (onProgress) =>
       scorePixels(saved.model, metadata, pixels, { batchSize: options.batchSize, onProgress }),
     );
     const labels = Uint8Array.from(records, (r) => r.labelIndex);
@@ -233,6 +222,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
       metrics,
       metadata,
       split,
+      splitDir,
       records,
       probabilities,
       pixels,

@@ -1,26 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { initEngine } from '../../src/engine/backend.ts';
+import { readMetadata } from '../../src/model/io.ts';
 import { makeModelDir } from '../evaluate/model-fixture.ts';
+import { runCli } from '../helpers/cli.ts';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cxr(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const cxr = runCli;
 
 const FIXTURE = 'test/fixtures/dataset';
 const BLOCK_KEYS = [
@@ -140,5 +129,90 @@ describe('cxr evaluate', () => {
     const run = await cxr(['evaluate', '--model', path.join(work, 'missing'), '--data', FIXTURE]);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /model directory .*missing does not exist/);
+  });
+
+  it('--attach records the evaluation in the model and its card; a second attach adds another', async () => {
+    const model = await makeModelDir(24, { threshold: 0.45 });
+    try {
+      const run = await cxr([
+        'evaluate',
+        '--model',
+        model,
+        '--data',
+        FIXTURE,
+        '--out',
+        path.join(work, 'attach'),
+        '--bootstrap',
+        '100',
+        '--attach',
+        '--name',
+        'Fixture hospital',
+        '--json',
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      const { gate, ...metrics } = JSON.parse(run.stdout);
+      assert.equal(gate.rejected.length, 0);
+      assert.match(run.stderr, /attached to .*metadata\.json as external evaluation "Fixture hospital"/);
+      const metadata = await readMetadata(model);
+      assert.equal(metadata.evaluations?.length, 1);
+      const [record] = metadata.evaluations ?? [];
+      assert.equal(record.kind, 'external');
+      assert.equal(record.name, 'Fixture hospital');
+      assert.equal(record.n, 8);
+      assert.deepEqual(record.metrics, metrics);
+      assert.deepEqual(record.data?.classCounts, { NORMAL: 4, PNEUMONIA: 4 });
+      assert.match(record.data?.sha256 ?? '', /^[0-9a-f]{64}$/);
+      assert.match(
+        record.command ?? '',
+        /cxr -- evaluate --model .* --attach --name 'Fixture hospital' --json/,
+      );
+      assert.ok(!Number.isNaN(Date.parse(record.createdAt)));
+      const card = await readFile(path.join(model, 'MODEL_CARD.md'), 'utf8');
+      assert.match(card, /\| External: Fixture hospital \| 8 \(4 NORMAL, 4 PNEUMONIA\) \|/);
+      assert.match(card, /#### Fixture hospital/);
+
+      const again = await cxr([
+        'evaluate',
+        '--model',
+        model,
+        '--data',
+        FIXTURE,
+        '--out',
+        path.join(work, 'attach2'),
+        '--attach',
+        '--quiet',
+      ]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /as external evaluation "dataset\/test"/);
+      const both = await readMetadata(model);
+      assert.deepEqual(
+        both.evaluations?.map((e) => e.name),
+        ['Fixture hospital', 'dataset/test'],
+      );
+    } finally {
+      await rm(path.dirname(model), { recursive: true, force: true });
+    }
+  });
+
+  it('--name needs --attach', async () => {
+    const run = await cxr(['evaluate', '--model', modelDir, '--data', FIXTURE, '--name', 'x']);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /--name names an attached evaluation: add --attach/);
+  });
+
+  it('--attach refuses a model folder it cannot write, before scoring', {
+    skip: process.getuid?.() === 0 ? 'root can write anywhere' : false,
+  }, async () => {
+    const model = await makeModelDir(24);
+    try {
+      await chmod(model, 0o555);
+      const run = await cxr(['evaluate', '--model', model, '--data', FIXTURE, '--attach', '--quiet']);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /cannot attach the evaluation to .*: the folder is not writable/);
+      assert.equal(run.stdout, '');
+    } finally {
+      await chmod(model, 0o755);
+      await rm(path.dirname(model), { recursive: true, force: true });
+    }
   });
 });

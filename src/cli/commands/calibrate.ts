@@ -9,17 +9,15 @@ import {
 } from '../../calibrate/fit.ts';
 import { DEFAULT_MODEL_DIR } from '../../core/paths.ts';
 import type { SplitName } from '../../core/types.ts';
-import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
 import { formatInterval } from '../../metrics/intervals.ts';
 import type { EvaluationMetrics } from '../../metrics/summary.ts';
 import { thresholdRuleByName } from '../../metrics/threshold.ts';
-import { DEFAULT_SCORE_BATCH_SIZE } from '../../model/infer.ts';
 import { describeCalibration } from '../../model/metadata.ts';
 import { integerArg, recordedCommand } from '../arguments.ts';
 import { CliError } from '../errors.ts';
-import { startProgress } from '../progress.ts';
+import { addScoringOptions, type ScoringCommandOptions, scoringSettings } from '../scoring-options.ts';
 
-interface CalibrateCommandOptions {
+interface CalibrateCommandOptions extends ScoringCommandOptions {
   model?: string;
   data: string;
   out: string;
@@ -29,14 +27,6 @@ interface CalibrateCommandOptions {
   adaptBn?: boolean;
   adaptBnOnly?: boolean;
   folds: number;
-  batchSize: number;
-  bootstrap: number;
-  backend: BackendName;
-  threads?: number;
-  cacheDir?: string;
-  cache: boolean;
-  json?: boolean;
-  quiet?: boolean;
 }
 
 function row(
@@ -106,12 +96,7 @@ async function calibrate(o: CalibrateCommandOptions): Promise<void> {
       adaptBnOnly: o.adaptBnOnly,
       folds: o.folds,
       command: recordedCommand(),
-      batchSize: o.batchSize,
-      backend: o.backend,
-      threads: o.threads,
-      cacheDir: o.cache ? o.cacheDir : null,
-      bootstrapSamples: o.bootstrap,
-      progress: (phase) => startProgress(phase, { quiet: o.quiet || o.json }),
+      ...scoringSettings(o),
     });
   } catch (err) {
     if (err instanceof CalibrationError) throw new CliError(err.message);
@@ -150,7 +135,7 @@ Examples:
   cxr evaluate --model models/site-a --data other-site-images/ --attach`;
 
 export function registerCalibrateCommand(program: Command): void {
-  program
+  const command = program
     .command('calibrate')
     .description(
       "Fit a model's probabilities and threshold to a site's own labelled images (a new model directory)",
@@ -172,15 +157,8 @@ export function registerCalibrateCommand(program: Command): void {
     )
     .option('--adapt-bn', 're-estimate batch-norm statistics on the images first (AdaBN)')
     .option('--adapt-bn-only', 'only re-estimate batch-norm statistics; images need no labels')
-    .option('--folds <k>', 'folds of the cross-validated estimate', integerArg(2), 5)
-    .option('-b, --batch-size <n>', 'images per forward pass', integerArg(1), DEFAULT_SCORE_BATCH_SIZE)
-    .option('--bootstrap <n>', 'bootstrap resamples for the ROC-AUC interval', integerArg(0), 1000)
-    .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_NAMES).default('wasm'))
-    .option('--threads <n>', 'wasm threads (default $CXR_WASM_THREADS or 1)', integerArg(1))
-    .option('--cache-dir <dir>', 'decoded-pixel cache (default .cache/pixels or $CXR_CACHE_DIR)')
-    .option('--no-cache', 'decode every image, and do not store the result')
-    .option('--json', 'print a JSON summary on stdout and nothing else')
-    .option('-q, --quiet', 'no progress bars')
+    .option('--folds <k>', 'folds of the cross-validated estimate', integerArg(2), 5);
+  addScoringOptions(command, 'print a JSON summary on stdout and nothing else')
     .addHelpText('after', HELP_AFTER)
     .action(async (options: CalibrateCommandOptions) => calibrate(options));
 }

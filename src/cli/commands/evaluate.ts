@@ -5,35 +5,27 @@ import path from 'node:path';
 import { type Command, Option } from 'commander';
 import { DEFAULT_MODEL_DIR } from '../../core/paths.ts';
 import type { SplitName } from '../../core/types.ts';
-import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
+import { attachEvaluation, checkAttachable } from '../../evaluate/attach.ts';
 import { type EvaluationResult, evaluateModel } from '../../evaluate/evaluate.ts';
 import { buildEvaluationReport } from '../../evaluate/report.ts';
 import { formatInterval } from '../../metrics/intervals.ts';
 import type { ThresholdMetrics } from '../../metrics/summary.ts';
-import { DEFAULT_SCORE_BATCH_SIZE } from '../../model/infer.ts';
-import { integerArg } from '../arguments.ts';
+import { recordedCommand } from '../arguments.ts';
 import { CliError } from '../errors.ts';
-import { startProgress } from '../progress.ts';
+import { addScoringOptions, type ScoringCommandOptions, scoringSettings } from '../scoring-options.ts';
 
 const SPLITS: SplitName[] = ['test', 'val', 'train', 'all'];
 
-interface EvaluateCommandOptions {
+interface EvaluateCommandOptions extends ScoringCommandOptions {
   /** Unset = the shipped model (DEFAULT_MODEL_DIR, found relative to the package, not the working directory). */
   model?: string;
   data: string;
   split?: SplitName;
   out?: string;
-  batchSize: number;
-  bootstrap: number;
-  backend: BackendName;
-  threads?: number;
-  cacheDir?: string;
-  /** commander sets this to false for --no-cache. */
-  cache: boolean;
-  json?: boolean;
+  attach?: boolean;
+  name?: string;
   /** commander sets this to false for --no-gate. */
   gate: boolean;
-  quiet?: boolean;
 }
 
 function defaultOutDir(result: EvaluationResult): string {
@@ -93,19 +85,23 @@ async function evaluate(o: EvaluateCommandOptions): Promise<void> {
       `model directory ${modelDir} does not exist; train one with \`cxr train\` or pass --model DIR`,
     );
   }
+  if (o.name !== undefined && !o.attach)
+    throw new CliError('--name names an attached evaluation: add --attach');
+  if (o.attach) {
+    try {
+      await checkAttachable(modelDir);
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+  }
   let result: EvaluationResult;
   try {
     result = await evaluateModel({
       modelDir,
       dataDir: o.data,
       split: o.split,
-      batchSize: o.batchSize,
-      backend: o.backend,
-      threads: o.threads,
-      cacheDir: o.cache ? o.cacheDir : null,
-      bootstrapSamples: o.bootstrap,
+      ...scoringSettings(o),
       gate: o.gate,
-      progress: (phase) => startProgress(phase, { quiet: o.quiet }),
     });
   } catch (err) {
     throw new CliError((err as Error).message);
@@ -118,8 +114,24 @@ async function evaluate(o: EvaluateCommandOptions): Promise<void> {
     // The measurement itself succeeded; a read-only folder must not swallow it.
     process.stderr.write(`cxr evaluate: warning: could not write the report: ${(err as Error).message}\n`);
   }
+  let attached: string | null = null;
+  if (o.attach) {
+    try {
+      const record = await attachEvaluation({
+        modelDir,
+        dataDir: o.data,
+        result,
+        command: recordedCommand(),
+        name: o.name,
+      });
+      attached = `attached to ${path.join(modelDir, 'metadata.json')} as external evaluation "${record.name}" (MODEL_CARD.md and the app's model page show it)`;
+    } catch (err) {
+      throw new CliError(`could not attach the evaluation to ${modelDir}: ${(err as Error).message}`);
+    }
+  }
   if (o.json) {
     process.stdout.write(`${JSON.stringify(metricsJson(result))}\n`);
+    if (attached) process.stderr.write(`cxr evaluate: ${attached}\n`);
     return;
   }
   process.stdout.write(`${formatSummary(result, o.model ?? 'models/default')}\n`);
@@ -129,6 +141,7 @@ async function evaluate(o: EvaluateCommandOptions): Promise<void> {
       `${g.learnedCheck ? '' : ' (cheap checks only)'}; metrics are over the scored images\n`,
   );
   if (outDir) process.stdout.write(`wrote ${path.join(outDir, 'metrics.json')} and report.html\n`);
+  if (attached) process.stdout.write(`${attached}\n`);
 }
 
 const HELP_AFTER = `
@@ -145,12 +158,17 @@ metrics.json (and --json output):
    "atHalf": { the same block at threshold 0.5 }}
   An undefined metric (e.g. specificity on a folder without NORMAL images) is null.
 
+--attach adds the result to the model's metadata.json as an external evaluation (data fingerprint, n,
+metrics with intervals, the command, the date) and re-renders MODEL_CARD.md; the app's model page shows it.
+The model folder must be writable (checked before scoring); metadata.json is replaced atomically.
+
 Examples:
   cxr evaluate --data data/chest_xray                          test split, models/default
-  cxr evaluate --model runs/my-model --data data/chest_xray/test --json`;
+  cxr evaluate --model runs/my-model --data data/chest_xray/test --json
+  cxr evaluate --model models/site-a --data site-a-holdout/ --attach --name "Site A, 2027 hold-out"`;
 
 export function registerEvaluateCommand(program: Command): void {
-  program
+  const command = program
     .command('evaluate')
     .description('Measure a model on a labelled dataset split (metrics.json + report.html)')
     .option('-m, --model <dir>', 'model directory (default: the shipped models/default)')
@@ -168,20 +186,10 @@ export function registerEvaluateCommand(program: Command): void {
       '-o, --out <dir>',
       'folder for metrics.json and report.html (default reports/evaluate-<model>-<split>)',
     )
-    .option('-b, --batch-size <n>', 'images per forward pass', integerArg(1), DEFAULT_SCORE_BATCH_SIZE)
-    .option(
-      '--bootstrap <n>',
-      'bootstrap resamples for the ROC-AUC interval (0: score interval only)',
-      integerArg(0),
-      1000,
-    )
-    .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_NAMES).default('wasm'))
-    .option('--threads <n>', 'wasm threads (default $CXR_WASM_THREADS or 1)', integerArg(1))
-    .option('--cache-dir <dir>', 'decoded-pixel cache (default .cache/pixels or $CXR_CACHE_DIR)')
-    .option('--no-cache', 'decode every image, and do not store the result')
-    .option('--json', 'print exactly the metrics JSON on stdout and nothing else')
+    .option('--attach', "record the result in the model's metadata.json and card as an external evaluation")
+    .option('--name <text>', 'name of the attached evaluation (default: the data folder and split)');
+  addScoringOptions(command, 'print exactly the metrics JSON on stdout and nothing else')
     .option('--no-gate', "turn the input gate's learned check off (cheap checks still run)")
-    .option('-q, --quiet', 'no progress bars')
     .addHelpText('after', HELP_AFTER)
     .action(async (options: EvaluateCommandOptions) => evaluate(options));
 }

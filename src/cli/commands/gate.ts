@@ -56,7 +56,7 @@ async function gate(options: GateCommandOptions): Promise<void> {
   }
   const d = learned.distances;
   process.stdout.write(
-    [
+    `${[
       `${modelDir}: input gate fitted on ${learned.fittedOn.train} training images (${learned.featureSize} penultimate + ${learned.appearanceSize} appearance features)`,
       `  threshold ${learned.threshold.toFixed(2)} (${learned.thresholdRule})`,
       `  training distances   median ${d.train.p50.toFixed(2)}  99.9th ${d.train.p999.toFixed(2)}  max ${d.train.max.toFixed(2)}`,
@@ -65,7 +65,7 @@ async function gate(options: GateCommandOptions): Promise<void> {
       options.dryRun
         ? '  (dry run: nothing written)'
         : `  written to ${modelDir}/metadata.json and MODEL_CARD.md`,
-    ].join('\n') + '\n',
+    ].join('\n')}\n`,
   );
 }
 
