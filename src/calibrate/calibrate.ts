@@ -17,6 +17,8 @@ import { dataFingerprint } from '../data/fingerprint.ts';
 import { loadPixels } from '../data/pixels.ts';
 import { defaultConcurrency, mapPool } from '../data/pool.ts';
 import { type BackendName, initEngine } from '../engine/backend.ts';
+import type { ImageFacts } from '../gate/gate.ts';
+import { screenImages } from '../gate/screen.ts';
 import { rocAuc } from '../metrics/roc.ts';
 import { computeMetrics, type EvaluationMetrics } from '../metrics/summary.ts';
 import { describeThresholdRule, type ThresholdRule } from '../metrics/threshold.ts';
@@ -97,10 +99,39 @@ interface SiteImages {
   labels: Uint8Array | null;
   patientIds: string[];
   data?: DataFingerprint;
+  /** Files that could not be read, or that the input gate refused (they are neither fitted on nor counted). */
   skipped: BadFile[];
+  gateWarnings: string[];
 }
 
-async function labelledImages(options: CalibrateOptions, imageSize: number): Promise<SiteImages> {
+/** Runs the model's input gate: what it would refuse in use is not calibrated on either. */
+function screen(
+  saved: SavedModel,
+  options: CalibrateOptions,
+  facts: ImageFacts[],
+  paths: string[],
+  pixels: Uint8Array,
+) {
+  return withPhase(options.progress, 'input gate', (onFeatures) =>
+    screenImages({
+      model: saved.model,
+      metadata: saved.metadata,
+      facts,
+      paths,
+      pixels,
+      imageSize: saved.metadata.preprocessing.imageSize,
+      batchSize: options.batchSize,
+      onFeatures,
+    }),
+  );
+}
+
+function rejectedAsSkipped(rejected: { path: string; reason: string }[]): BadFile[] {
+  return rejected.map((r) => ({ path: r.path, reason: `rejected by the input gate: ${r.reason}` }));
+}
+
+async function labelledImages(options: CalibrateOptions, saved: SavedModel): Promise<SiteImages> {
+  const imageSize = saved.metadata.preprocessing.imageSize;
   const dataset = await withPhase(options.progress, 'scan data', (onProgress) =>
     discoverDataset(options.dataDir, { onProgress }),
   );
@@ -108,33 +139,47 @@ async function labelledImages(options: CalibrateOptions, imageSize: number): Pro
   const loaded = await withPhase(options.progress, 'load images', (onProgress) =>
     loadPixels(chosen.records, { imageSize, cacheDir: options.cacheDir, onProgress }),
   );
-  const records: ImageRecord[] = loaded.records;
+  const screened = await screen(
+    saved,
+    options,
+    loaded.info.map((i) => ({
+      original: { width: i.width, height: i.height },
+      colourfulness: i.colourfulness,
+      dicom: i.dicom,
+    })),
+    loaded.records.map((r) => r.path),
+    loaded.pixels,
+  );
+  const records: ImageRecord[] = screened.kept.map((i) => loaded.records[i]);
   const labels = Uint8Array.from(records, (r) => r.labelIndex);
-  const skipped = [...chosen.bad, ...loaded.bad];
+  const skipped = [...chosen.bad, ...loaded.bad, ...rejectedAsSkipped(screened.rejected)];
   const positives = labels.reduce((s, y) => s + y, 0);
   const negatives = labels.length - positives;
   if (positives < MIN_IMAGES_PER_CLASS || negatives < MIN_IMAGES_PER_CLASS) {
     throw new CalibrationError(
-      `${chosen.dir}: cxr calibrate needs at least ${MIN_IMAGES_PER_CLASS} readable images of each class to refit ` +
+      `${chosen.dir}: cxr calibrate needs at least ${MIN_IMAGES_PER_CLASS} usable images of each class to refit ` +
         `the calibration and threshold, and found ${negatives} NORMAL and ${positives} PNEUMONIA` +
-        `${skipped.length > 0 ? ` (${skipped.length} files skipped as unreadable)` : ''}. ` +
+        `${skipped.length > 0 ? ` (${skipped.length} files skipped: unreadable or refused by the input gate)` : ''}. ` +
         'Label more local images (a few hundred are better), or use --adapt-bn-only without labels.',
     );
   }
   return {
-    pixels: loaded.pixels,
+    pixels: screened.pixels,
     labels,
     patientIds: records.map((r) => `${r.label}/${r.patientId}`),
-    data: dataFingerprint(records, dataset.root),
+    data: dataFingerprint(records, chosen.dir),
     skipped,
+    gateWarnings: screened.warnings,
   };
 }
 
 /** Any images under the folder (labels, if any, are ignored), decoded at the model's size. */
-async function unlabelledImages(options: CalibrateOptions, imageSize: number): Promise<SiteImages> {
+async function unlabelledImages(options: CalibrateOptions, saved: SavedModel): Promise<SiteImages> {
+  const imageSize = saved.metadata.preprocessing.imageSize;
   const { inputs, skipped: notImages } = await expandPaths([options.dataDir]);
-  const area = imageSize * imageSize;
-  const slots: (Uint8Array | null)[] = new Array(inputs.length).fill(null);
+  const decoded: ({ pixels: Uint8Array; facts: ImageFacts; path: string } | null)[] = new Array(
+    inputs.length,
+  ).fill(null);
   const skipped: BadFile[] = [...notImages];
   await withPhase(options.progress, 'load images', async (onProgress) => {
     let done = 0;
@@ -143,8 +188,9 @@ async function unlabelledImages(options: CalibrateOptions, imageSize: number): P
       defaultConcurrency(),
       async ({ input, i }) => {
         try {
-          const bytes = await input.read();
-          slots[i] = (await decodeResized(bytes, imageSize)).pixels;
+          const image = await decodeResized(await input.read(), imageSize);
+          const facts = { original: image.original, colourfulness: image.colourfulness, dicom: image.dicom };
+          decoded[i] = { pixels: image.pixels, facts, path: input.name };
         } catch (err) {
           if (!(err instanceof DecodeError)) throw err;
           skipped.push({ path: input.name, reason: err.message });
@@ -153,18 +199,28 @@ async function unlabelledImages(options: CalibrateOptions, imageSize: number): P
       },
     );
   });
-  const kept = slots.filter((s): s is Uint8Array => s !== null);
-  if (kept.length < MIN_IMAGES_PER_CLASS) {
+  const read = decoded.filter((d) => d !== null);
+  const area = imageSize * imageSize;
+  const all = new Uint8Array(read.length * area);
+  read.forEach((d, k) => {
+    all.set(d.pixels, k * area);
+  });
+  const screened = await screen(
+    saved,
+    options,
+    read.map((d) => d.facts),
+    read.map((d) => d.path),
+    all,
+  );
+  skipped.push(...rejectedAsSkipped(screened.rejected));
+  if (screened.kept.length < MIN_IMAGES_PER_CLASS) {
     throw new CalibrationError(
-      `${options.dataDir}: --adapt-bn-only needs at least ${MIN_IMAGES_PER_CLASS} readable images to estimate ` +
-        `batch-norm statistics, and found ${kept.length}${skipped.length > 0 ? ` (${skipped.length} unreadable)` : ''}`,
+      `${options.dataDir}: --adapt-bn-only needs at least ${MIN_IMAGES_PER_CLASS} usable images to estimate ` +
+        `batch-norm statistics, and found ${screened.kept.length}` +
+        `${skipped.length > 0 ? ` (${skipped.length} skipped: unreadable or refused by the input gate)` : ''}`,
     );
   }
-  const pixels = new Uint8Array(kept.length * area);
-  kept.forEach((p, k) => {
-    pixels.set(p, k * area);
-  });
-  return { pixels, labels: null, patientIds: [], skipped };
+  return { pixels: screened.pixels, labels: null, patientIds: [], skipped, gateWarnings: screened.warnings };
 }
 
 async function rawOutputs(saved: SavedModel, pixels: Uint8Array, options: CalibrateOptions, phase: string) {
@@ -214,10 +270,10 @@ export async function calibrateModel(options: CalibrateOptions): Promise<Calibra
     const parent = saved.metadata;
     const imageSize = parent.preprocessing.imageSize;
     const site = options.adaptBnOnly
-      ? await unlabelledImages(options, imageSize)
-      : await labelledImages(options, imageSize);
+      ? await unlabelledImages(options, saved)
+      : await labelledImages(options, saved);
     const n = site.pixels.length / (imageSize * imageSize);
-    const warnings = site.skipped.map((b) => `skipped ${b.path}: ${b.reason}`);
+    const warnings = [...site.gateWarnings, ...site.skipped.map((b) => `skipped ${b.path}: ${b.reason}`)];
 
     let raw = await rawOutputs(saved, site.pixels, options, 'score');
     const before = site.labels
@@ -267,6 +323,14 @@ export async function calibrateModel(options: CalibrateOptions): Promise<Calibra
       metadata.thresholdRule = `${describeThresholdRule(options.rule)} (site calibration)`;
     }
 
+    const notes = [
+      site.labels
+        ? null
+        : 'Batch-norm statistics only: the calibration and threshold are the parent model’s, unchecked on these images.',
+      site.skipped.length > 0
+        ? `${site.skipped.length} files were left out (unreadable, or refused by the input gate).`
+        : null,
+    ].filter((x): x is string => x !== null);
     const record: RecalibrationRecord = {
       createdAt: metadata.createdAt,
       from: {
@@ -285,11 +349,7 @@ export async function calibrateModel(options: CalibrateOptions): Promise<Calibra
       ...(site.data ? { data: site.data } : {}),
       ...(crossValidated ? { crossValidated } : {}),
       command: options.command,
-      ...(site.labels
-        ? {}
-        : {
-            note: 'Batch-norm statistics only: the calibration and threshold are the parent model’s, unchecked on these images.',
-          }),
+      ...(notes.length > 0 ? { note: notes.join(' ') } : {}),
     };
     metadata.recalibration = record;
     if (after) {

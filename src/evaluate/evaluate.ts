@@ -8,8 +8,7 @@ import { discoverDataset, splitOf } from '../data/discover.ts';
 import { loadPixels } from '../data/pixels.ts';
 import { type BackendName, initEngine } from '../engine/backend.ts';
 import { type ClassActivationMap, gradCam } from '../explain/gradcam.ts';
-import { penultimateFeatures } from '../gate/fit.ts';
-import { InputGate } from '../gate/gate.ts';
+import { screenImages } from '../gate/screen.ts';
 import { computeMetrics, type EvaluationMetrics, metricWarnings } from '../metrics/summary.ts';
 import { batchTensor, scorePixels } from '../model/infer.ts';
 import { loadModel } from '../model/io.ts';
@@ -161,38 +160,26 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
       throw new Error(`${splitDir}: no readable images to evaluate (${skipped.length} skipped)`);
     }
     const imageSize = metadata.preprocessing.imageSize;
-    const gate = InputGate.forModel(metadata, { learned: options.gate });
-    const features = gate.learned
-      ? (
-          await withPhase(options.progress, 'gate features', (onProgress) =>
-            penultimateFeatures(saved.model, loaded.pixels, imageSize, {
-              batchSize: options.batchSize,
-              onProgress,
-            }),
-          )
-        ).features
-      : null;
-    const verdicts = gate.judge(
-      loaded.info.map((i) => ({
-        original: { width: i.width, height: i.height },
-        colourfulness: i.colourfulness,
-        dicom: i.dicom,
-      })),
-      loaded.pixels,
-      imageSize,
-      features,
+    const screened = await withPhase(options.progress, 'input gate', (onFeatures) =>
+      screenImages({
+        model: saved.model,
+        metadata,
+        facts: loaded.info.map((i) => ({
+          original: { width: i.width, height: i.height },
+          colourfulness: i.colourfulness,
+          dicom: i.dicom,
+        })),
+        paths: loaded.records.map((r) => r.path),
+        pixels: loaded.pixels,
+        imageSize,
+        learned: options.gate,
+        batchSize: options.batchSize,
+        onFeatures,
+      }),
     );
     // Rejected images are reported, never silently dropped; the metrics are over the scored ones.
-    const area = imageSize * imageSize;
-    const kept = verdicts.flatMap((v, i) => (v.passed ? [i] : []));
-    const rejected = verdicts.flatMap((v, i) =>
-      v.passed ? [] : [{ path: loaded.records[i].path, reason: v.reason ?? 'rejected', check: v.check }],
-    );
-    const records = kept.map((i) => loaded.records[i]);
-    const pixels = new Uint8Array(kept.length * area);
-    kept.forEach((from, to) => {
-      pixels.set(loaded.pixels.subarray(from * area, (from + 1) * area), to * area);
-    });
+    const { rejected, pixels } = screened;
+    const records = screened.kept.map((i) => loaded.records[i]);
     if (records.length === 0) {
       throw new Error(
         `${splitDir}: the input gate rejected all ${rejected.length} images; nothing to evaluate`,
@@ -210,7 +197,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
       seed: 0,
     });
     const warnings = [
-      ...gate.warnings,
+      ...screened.warnings,
       ...metricWarnings(labels),
       ...skipped.map((b) => `skipped ${b.path}: ${b.reason}`),
       ...rejected.map((r) => `rejected by the input gate ${r.path}: ${r.reason}`),
@@ -228,10 +215,10 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
       pixels,
       skipped,
       gate: {
-        checked: verdicts.length,
+        checked: loaded.records.length,
         scored: records.length,
         rejected,
-        learnedCheck: gate.learned !== null,
+        learnedCheck: screened.learnedCheck,
       },
       warnings,
       mistakes,

@@ -138,7 +138,7 @@ describe('calibrateModel', () => {
       (err: Error) =>
         err instanceof CalibrationError &&
         err.message.includes(small) &&
-        /at least 20 readable images of each class.*found 19 NORMAL and 40 PNEUMONIA/.test(err.message),
+        /at least 20 usable images of each class.*found 19 NORMAL and 40 PNEUMONIA/.test(err.message),
     );
   });
 
@@ -172,7 +172,7 @@ describe('cxr calibrate', () => {
     assert.equal(run.code, 1);
     assert.match(
       run.stderr,
-      /^cxr: error: .*needs at least 20 readable images of each class.*found \d+ NORMAL and \d+ PNEUMONIA/,
+      /^cxr: error: .*needs at least 20 usable images of each class.*found \d+ NORMAL and \d+ PNEUMONIA/,
     );
   });
 

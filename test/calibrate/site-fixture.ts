@@ -24,7 +24,8 @@ function gaussian(random: () => number): number {
 
 /** Writes PNGs under `root` (NORMAL/ and PNEUMONIA/, or flat); one image per patient. */
 export async function writeSiteImages(root: string, options: SiteImagesOptions): Promise<void> {
-  const size = options.size ?? 32;
+  // Big and varied enough for the input gate's cheap checks (at least 48 px, a spread of grey levels).
+  const size = options.size ?? 64;
   const random = seededRandom(options.seed ?? 3);
   for (const [label, count, mean] of [
     ['NORMAL', options.normal, 100],
@@ -35,7 +36,7 @@ export async function writeSiteImages(root: string, options: SiteImagesOptions):
     for (let i = 0; i < count; i++) {
       const level = mean + 12 * gaussian(random);
       const pixels = Uint8Array.from({ length: size * size }, () =>
-        Math.max(0, Math.min(255, Math.round(level + 20 * (random() - 0.5)))),
+        Math.max(0, Math.min(255, Math.round(level + 90 * (random() - 0.5)))),
       );
       const name = label === 'NORMAL' ? `IM-${1000 + i}-0001.png` : `person${i + 1}_bacteria_${i + 1}.png`;
       await sharp(pixels, { raw: { width: size, height: size, channels: 1 } })
