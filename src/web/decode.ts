@@ -6,6 +6,7 @@
 import type { GrayImage } from '../core/types.ts';
 import { ColourfulnessMeter, luma } from '../data/colour.ts';
 import { DecodeError } from '../data/decode-error.ts';
+import type { DicomAttributes } from '../data/decoders/decoder.ts';
 import { createDicomDecoder, type DicomCodecs, isDicom } from '../data/decoders/dicom.ts';
 
 /** Decoded pixel budget, as on the server: anything larger is refused. */
@@ -17,6 +18,10 @@ export interface DecodedFile {
   image: GrayImage;
   format: ImageFormat;
   warnings: string[];
+  /** How colourful the picture was before grey conversion (the input gate's colour check). */
+  colourfulness: number;
+  /** What a DICOM file says it shows (the input gate's DICOM check). */
+  dicom?: DicomAttributes;
 }
 
 function startsWith(bytes: Uint8Array, magic: number[]): boolean {
@@ -139,10 +144,16 @@ export async function decodeFile(file: Blob): Promise<DecodedFile> {
   }
   if (format === 'dicom') {
     const decoded = await dicom.decode(bytes, { maxPixels: MAX_PIXELS });
-    return { image: decoded, format, warnings: decoded.warnings };
+    return {
+      image: decoded,
+      format,
+      warnings: decoded.warnings,
+      colourfulness: decoded.colourfulness,
+      ...(decoded.dicom ? { dicom: decoded.dicom } : {}),
+    };
   }
   const image = await browserDecodeGray(new Blob([bytes], { type: `image/${format}` }));
-  return { image, format, warnings: [] };
+  return { image, format, warnings: [], colourfulness: image.colourfulness };
 }
 
 /** A small JPEG data URL of a grey image, for worklist thumbnails. */

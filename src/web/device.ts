@@ -2,8 +2,9 @@
  * Scoring on this device: the server's model files (served at /model/) run in the browser with TF.js on its
  * WebAssembly backend (binaries served by the server from node_modules, no CDN), so the X-ray never leaves the
  * machine. The steps are the server's, through the same modules: decode (./decode.ts, DICOM with the server's
- * decoder), resize as libvips does (src/data/resample.ts), score and calibrate (src/model/infer.ts), Grad-CAM
- * (src/explain/gradcam.ts), the model's stored threshold.
+ * decoder), resize as libvips does (src/data/resample.ts), the input gate (src/gate: cheap checks, then the
+ * learned check on the penultimate features from the same forward pass), score and calibrate
+ * (src/model/infer.ts), Grad-CAM (src/explain/gradcam.ts), the model's stored threshold.
  *
  * Loaded as its own chunk, only when the user asks for on-device scoring.
  */
@@ -14,7 +15,9 @@ import { isFlagged } from '../core/format.ts';
 import { DecodeError } from '../data/decode-error.ts';
 import { modelInputPixels } from '../data/resample.ts';
 import { gradCam } from '../explain/gradcam.ts';
-import { batchTensor, calibrateAll, predictRawProbabilities } from '../model/infer.ts';
+import { concatFeatures, type FeatureModel, withFeatures } from '../gate/features.ts';
+import { type ImageFacts, InputGate } from '../gate/gate.ts';
+import { batchTensor, calibrateAll, predictOutputs, predictRawProbabilities } from '../model/infer.ts';
 import type { ModelMetadata } from '../model/metadata.ts';
 import type { GradCamMap } from './api.ts';
 import { decodeFile, thumbnailOf } from './decode.ts';
@@ -36,13 +39,42 @@ async function fetchJson<T>(url: string): Promise<T> {
 export class DeviceScorer implements Scorer {
   readonly where = 'device' as const;
   readonly metadata: ModelMetadata;
+  /** The server's input gate for this model (learned check included when the model carries one). */
+  readonly gate: InputGate;
   private readonly model: tfl.LayersModel;
+  /** The model with its penultimate features as extra outputs, when the learned check runs. */
+  private readonly featureModel: FeatureModel | null;
   /** Model-input pixels of each scored file, so Grad-CAM needs no second decode. */
   private readonly pixels = new WeakMap<File, Uint8Array>();
 
   private constructor(model: tfl.LayersModel, metadata: ModelMetadata) {
     this.model = model;
     this.metadata = metadata;
+    this.gate = InputGate.forModel(metadata);
+    this.featureModel = this.gate.learned ? withFeatures(model) : null;
+    if (this.featureModel && this.featureModel.featureSize !== this.gate.featureSize) {
+      throw new DeviceUnavailableError(
+        `the model's input gate was fitted on ${this.gate.featureSize} features, the model has ${this.featureModel.featureSize}`,
+      );
+    }
+  }
+
+  /** Why the gate is weaker than on a model fitted for it (shown beside the switch). */
+  get warnings(): string[] {
+    return this.gate.warnings;
+  }
+
+  /** Raw probability and the gate's verdict for one image, from one forward pass. */
+  private async judge(pixels: Uint8Array, facts: ImageFacts) {
+    const size = this.metadata.preprocessing.imageSize;
+    const options = { imageSize: size, batchSize: 1 };
+    if (!this.featureModel) {
+      const raw = await predictRawProbabilities(this.model, pixels, options);
+      return { raw, verdict: this.gate.judge([facts], pixels, size, null)[0] };
+    }
+    const outputs = await predictOutputs(this.featureModel.model, pixels, options);
+    const features = concatFeatures(outputs.slice(1), this.featureModel.widths, 1);
+    return { raw: outputs[0], verdict: this.gate.judge([facts], pixels, size, features)[0] };
   }
 
   /** Starts TF.js on WebAssembly and loads the server's model files. */
@@ -84,8 +116,19 @@ export class DeviceScorer implements Scorer {
     const size = this.metadata.preprocessing.imageSize;
     const pixels = modelInputPixels(decoded.image, decoded.format, size);
     this.pixels.set(file, pixels);
-    const raw = await predictRawProbabilities(this.model, pixels, { imageSize: size, batchSize: 1 });
+    const facts: ImageFacts = {
+      original: { width: decoded.image.width, height: decoded.image.height },
+      colourfulness: decoded.colourfulness,
+      ...(decoded.dicom ? { dicom: decoded.dicom } : {}),
+    };
+    const { raw, verdict } = await this.judge(pixels, facts);
     const [probability] = calibrateAll(raw, this.metadata.calibration);
+    const thumbnail = await thumbnailOf(decoded.image);
+    const warnings = decoded.warnings.length > 0 ? decoded.warnings : undefined;
+    if (!verdict.passed) {
+      // Never labelled or flagged: the probability is kept for transparency only, as on the server.
+      return { status: 'rejected', reason: verdict.reason, probability, warnings, thumbnail, ...this.base() };
+    }
     const flagged = isFlagged(probability, this.metadata.threshold);
     const [negative, positive] = this.metadata.classNames;
     return {
@@ -93,8 +136,8 @@ export class DeviceScorer implements Scorer {
       probability,
       flagged,
       label: (flagged ? positive : negative) as Outcome['label'],
-      warnings: decoded.warnings.length > 0 ? decoded.warnings : undefined,
-      thumbnail: await thumbnailOf(decoded.image),
+      warnings,
+      thumbnail,
       ...this.base(),
     };
   }

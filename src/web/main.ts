@@ -27,8 +27,9 @@ function loadDeviceScorer(): Promise<Scorer> {
     deviceScorer = import('./device.ts')
       .then(({ DeviceScorer }) => DeviceScorer.load())
       .then((scorer) => {
-        setDeviceStatus('Scoring on this device: images do not leave this machine.');
-        return scorer;
+        const notes = scorer.warnings.length > 0 ? ` (${scorer.warnings.join('; ')})` : '';
+        setDeviceStatus(`Scoring on this device: images do not leave this machine.${notes}`);
+        return scorer as Scorer;
       });
     deviceScorer.catch((err: Error) => {
       deviceScorer = null;

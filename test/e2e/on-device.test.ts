@@ -16,6 +16,7 @@ import { DEFAULT_MODEL_DIR } from '../../src/core/paths.ts';
 import { Predictor } from '../../src/predict/predictor.ts';
 import { buildApp } from '../../src/serve/app.ts';
 import { HAS_CHROMIUM, launchChromium, REMOTE_HOST_ALIAS } from '../helpers/browser.ts';
+import { makeNonXrays } from '../helpers/non-xrays.ts';
 
 const ARTIFACTS = path.resolve('test-artifacts/e2e');
 const FULLRES = path.resolve('../shared/datasets/fullres_samples');
@@ -116,6 +117,54 @@ describe('on-device scoring with the default model', {
     }
     assert.match((await page.textContent('.notice')) ?? '', /never leave this machine/);
     await page.screenshot({ path: path.join(ARTIFACTS, 'on-device.png'), fullPage: true });
+    await context.close();
+  });
+
+  test('the input gate runs on the device too: the same pictures are refused, with the same reasons', async () => {
+    const pictures = await makeNonXrays();
+    const server = await scorer.predict(pictures.map((p) => ({ name: p.name, bytes: p.bytes })));
+    const expected = new Map(server.map((r) => [r.name, r]));
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    const page = await context.newPage();
+    const predictRequests: string[] = [];
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname.startsWith('/api/v1/predict')) predictRequests.push(request.url());
+    });
+    await page.goto(`${url}/?on-device=1`);
+    await page.setInputFiles(
+      '#file-input',
+      pictures.map((p) => ({
+        name: p.name,
+        mimeType: p.name.endsWith('.png') ? 'image/png' : 'image/jpeg',
+        buffer: Buffer.from(p.bytes),
+      })),
+    );
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('.row:not([data-status="pending"])').length === n,
+      pictures.length,
+      { timeout: 120_000 },
+    );
+    const rows = await page.$$eval('#worklist-body .row', (trs) =>
+      trs.map((tr) => ({
+        name: tr.getAttribute('data-name')!,
+        status: tr.getAttribute('data-status'),
+        text: tr.querySelector('.probability')?.textContent ?? '',
+      })),
+    );
+    assert.deepEqual(predictRequests, []);
+    for (const row of rows) {
+      const want = expected.get(row.name)!;
+      assert.equal(row.status, want.status, `${row.name}: device ${row.status}, server ${want.status}`);
+      // The same reason; a learned-check distance may differ in its last digit (resize rounding).
+      const words = (text: string) => text.replace(/\d+(\.\d+)?/g, '#');
+      if (want.status === 'rejected') assert.equal(words(row.text), words(want.reason ?? ''), row.name);
+    }
+    assert.ok(
+      rows.some((r) => r.status === 'rejected'),
+      'the gate refused the made pictures',
+    );
+    assert.match((await page.textContent('.section-row')) ?? '', /Needs a person/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'on-device-gate.png'), fullPage: true });
     await context.close();
   });
 
