@@ -10,9 +10,14 @@ import { flagText } from '../core/format.ts';
  * rejected or failed row needs a person.
  */
 export interface WorklistRow {
+  /** The input's path, or for a PACS instance its DICOMweb path (`studies/…/series/…/instances/…`). */
   path: string;
   /** scored | rejected (the input gate refused it) | failed (it could not be read). */
   status: 'scored' | 'rejected' | 'failed';
+  /** Study, Series and SOP Instance UIDs of a PACS instance (`cxr pacs`): its key, never a patient name. */
+  study?: string;
+  series?: string;
+  instance?: string;
   probability: number | null;
   /** The class at the threshold, for machines; people read `flagged`. */
   label: string | null;
@@ -39,10 +44,18 @@ export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
+/** What the CSV holds besides the fixed columns. */
+export interface CsvOptions {
+  heatmaps: boolean;
+  /** Study, series and instance UID columns after `path` (`cxr pacs`). */
+  uids?: boolean;
+}
+
 /** The CSV header, in order. */
-export function csvColumns(options: { heatmaps: boolean }): string[] {
+export function csvColumns(options: CsvOptions): string[] {
   return [
     'path',
+    ...(options.uids ? ['study', 'series', 'instance'] : []),
     'status',
     'probability',
     'label',
@@ -57,11 +70,12 @@ export function csvColumns(options: { heatmaps: boolean }): string[] {
 }
 
 /** CSV with a header row (see `csvColumns`); `flag` reads "Flagged" / "Not flagged", empty when not scored. */
-export function formatCsv(rows: WorklistRow[], options: { heatmaps: boolean }): string {
+export function formatCsv(rows: WorklistRow[], options: CsvOptions): string {
   const lines = [csvColumns(options).join(',')];
   for (const row of rows) {
     const fields = [
       row.path,
+      ...(options.uids ? [row.study ?? '', row.series ?? '', row.instance ?? ''] : []),
       row.status,
       row.probability === null ? '' : row.probability.toFixed(PROBABILITY_DIGITS),
       row.label ?? '',

@@ -43,6 +43,23 @@ export function toRows(
   });
 }
 
+/** The DICOM UIDs of an instance, as `cxr pacs` keys its rows. */
+export interface InstanceUids {
+  study: string;
+  series: string;
+  instance: string;
+}
+
+/** Adds the Study/Series/SOP Instance UID columns to rows whose path `uids` knows (PACS instances). */
+export function withUids(rows: WorklistRow[], uids: Map<string, InstanceUids>): WorklistRow[] {
+  return rows.map((row) => {
+    const ref = uids.get(row.path);
+    if (!ref) return row;
+    const { path: key, ...rest } = row;
+    return { path: key, study: ref.study, series: ref.series, instance: ref.instance, ...rest };
+  });
+}
+
 export function formatJson(rows: WorklistRow[]): string {
   return `${JSON.stringify(rows, null, 2)}\n`;
 }

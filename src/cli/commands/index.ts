@@ -8,9 +8,11 @@ import { registerCalibrateCommand } from './calibrate.ts';
 import { registerEvaluateCommand } from './evaluate.ts';
 import { registerExploreCommand } from './explore.ts';
 import { registerGateCommand } from './gate.ts';
+import { registerPacsCommand } from './pacs.ts';
 import { registerPredictCommand } from './predict.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerTrainCommand } from './train.ts';
+import { registerWorkerCommand } from './worker.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -23,4 +25,6 @@ export const COMMANDS: RegisterCommand[] = [
   registerCalibrateCommand,
   registerBenchCommand,
   registerGateCommand,
+  registerPacsCommand,
+  registerWorkerCommand,
 ];

@@ -6,6 +6,7 @@ import { type Command, Option } from 'commander';
 import { DEFAULT_MODEL_DIR } from '../../core/paths.ts';
 import { supportedEncodingsSummary } from '../../data/decoders/transfer-syntaxes.ts';
 import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
+import type { ModelMetadata } from '../../model/metadata.ts';
 import { expandPaths, IMAGE_EXTENSIONS } from '../../predict/inputs.ts';
 import {
   JOURNAL_FORMAT,
@@ -21,11 +22,13 @@ import {
   type OutputFormat,
   toRows,
 } from '../../predict/output.ts';
-import { DEFAULT_BATCH_SIZE, Predictor, rankResults } from '../../predict/predictor.ts';
-import type { LazyPredictInput, PredictResult } from '../../predict/types.ts';
+import { DEFAULT_BATCH_SIZE, rankResults, toResultError } from '../../predict/predictor.ts';
+import type { LazyPredictInput, PredictOptions, PredictResult } from '../../predict/types.ts';
 import { integerArg, probabilityArg } from '../arguments.ts';
 import { CliError } from '../errors.ts';
+import { loadPredictor } from '../model.ts';
 import { startProgress } from '../progress.ts';
+import { connectQueue, modelIdentity, scoreOnQueue } from '../queue-scoring.ts';
 
 /** Exit status when every input was scored. */
 export const EXIT_ALL_SCORED = 0;
@@ -46,21 +49,71 @@ interface PredictCommandOptions {
   resume?: boolean;
   /** commander sets this to false for --no-gate. */
   gate: boolean;
+  queue?: string;
   quiet?: boolean;
 }
 
-async function loadPredictor(options: PredictCommandOptions): Promise<Predictor> {
-  const modelDir = options.model ?? DEFAULT_MODEL_DIR;
-  if (!existsSync(modelDir)) {
-    throw new CliError(
-      `model directory ${modelDir} does not exist; train one with \`cxr train\` or pass --model DIR`,
+/** What scores the inputs: the local Predictor, or `cxr worker`s through Redis (--queue). */
+interface Scorer {
+  metadata: ModelMetadata;
+  /** Set-up notes for the user (e.g. a model without the input gate's learned check). */
+  warnings: string[];
+  score(inputs: LazyPredictInput[], options: PredictOptions): Promise<PredictResult[]>;
+  close(): Promise<void>;
+}
+
+async function localScorer(options: PredictCommandOptions): Promise<Scorer> {
+  const predictor = await loadPredictor(options.model ?? DEFAULT_MODEL_DIR, {
+    backend: options.backend,
+    gate: options.gate,
+  });
+  return {
+    metadata: predictor.metadata,
+    warnings: predictor.warnings,
+    score: (inputs, predictOptions) => predictor.predict(inputs, predictOptions),
+    close: async () => predictor.dispose(),
+  };
+}
+
+/**
+ * --queue: one job per input on `cxr worker`s; the files must be on storage every worker mounts at the same path.
+ * A PATH that matched nothing is reported here, as a local run reports it, rather than sent to a worker.
+ */
+async function queueScorer(redis: string, options: PredictCommandOptions): Promise<Scorer> {
+  const metadata = await modelIdentity(options.model ?? DEFAULT_MODEL_DIR);
+  const client = await connectQueue(redis, metadata, 'predict');
+  const score = async (inputs: LazyPredictInput[], predictOptions: PredictOptions) => {
+    const missing = new Set(inputs.filter((input) => !existsSync(input.name)));
+    const failed = await Promise.all(
+      [...missing].map(async (input): Promise<PredictResult> => {
+        const error = await input.read().then(
+          () => ({ code: 'unreadable', message: 'no such file' }),
+          (err: unknown) => toResultError(err),
+        );
+        return { name: input.name, status: 'failed', reason: error.message, rank: 0, error };
+      }),
     );
-  }
-  try {
-    return await Predictor.load(modelDir, { backend: options.backend, gate: options.gate });
-  } catch (err) {
-    throw new CliError(`cannot load model from ${modelDir}: ${(err as Error).message}`);
-  }
+    for (const result of failed) await predictOptions.onResult?.(result);
+    const items = inputs
+      .filter((input) => !missing.has(input))
+      .map((input) => ({
+        name: input.name,
+        input: { kind: 'file' as const, path: path.resolve(input.name) },
+      }));
+    const { threshold, maxPixels, heatmaps, onProgress, onResult } = predictOptions;
+    const scored = await scoreOnQueue<PredictResult>(
+      client,
+      items,
+      { threshold, maxPixels, heatmaps },
+      {
+        onProgress,
+        onResult,
+      },
+    );
+    return rankResults([...scored, ...failed]);
+  };
+  // The workers run the input gate as they were started (`cxr worker [--no-gate]`).
+  return { metadata, warnings: [], score, close: () => client.close() };
 }
 
 /**
@@ -82,7 +135,7 @@ function heatmapWriter(dir: string, earlier: Map<string, string>) {
 
 /** The journal for `--out` (rows saved as they are scored) and the rows it lets this run skip. */
 async function openJournal(
-  predictor: Predictor,
+  metadata: ModelMetadata,
   inputs: LazyPredictInput[],
   options: PredictCommandOptions,
 ): Promise<{ journal?: WorklistJournal; reused: Map<string, JournalEntry> }> {
@@ -92,7 +145,7 @@ async function openJournal(
     return { reused: new Map() };
   }
   await mkdir(path.dirname(path.resolve(options.out)), { recursive: true });
-  const { name, version, createdAt, threshold } = predictor.metadata;
+  const { name, version, createdAt, threshold } = metadata;
   const header: JournalHeader = {
     format: JOURNAL_FORMAT,
     version: 1,
@@ -125,13 +178,13 @@ async function predict(paths: string[], options: PredictCommandOptions): Promise
   // Nothing in a folder is dropped silently: every file not taken is named with the reason.
   for (const file of skipped) process.stderr.write(`cxr predict: skipped ${file.path}: ${file.reason}\n`);
   if (inputs.length === 0) throw new CliError(`no images found in ${paths.join(', ')}`);
-  const predictor = await loadPredictor(options);
-  if (!options.quiet) for (const w of predictor.warnings) process.stderr.write(`cxr predict: ${w}\n`);
+  const scorer = options.queue ? await queueScorer(options.queue, options) : await localScorer(options);
+  if (!options.quiet) for (const w of scorer.warnings) process.stderr.write(`cxr predict: ${w}\n`);
   let results: PredictResult[];
   let journal: WorklistJournal | undefined;
   let heatmaps: ReturnType<typeof heatmapWriter> | undefined;
   try {
-    const opened = await openJournal(predictor, inputs, options);
+    const opened = await openJournal(scorer.metadata, inputs, options);
     journal = opened.journal;
     const earlier: PredictResult[] = [];
     const earlierHeatmaps = new Map<string, string>();
@@ -147,7 +200,7 @@ async function predict(paths: string[], options: PredictCommandOptions): Promise
     };
     const bar = startProgress('predict', { quiet: options.quiet });
     try {
-      const scored = await predictor.predict(
+      const scored = await scorer.score(
         inputs.filter((input) => !opened.reused.has(input.name)),
         {
           heatmaps: heatmaps !== undefined,
@@ -163,9 +216,9 @@ async function predict(paths: string[], options: PredictCommandOptions): Promise
       bar.stop();
     }
   } finally {
-    predictor.dispose();
+    await scorer.close();
   }
-  const { metadata } = predictor;
+  const { metadata } = scorer;
   const context = {
     threshold: options.threshold ?? metadata.threshold,
     model: `${metadata.name} ${metadata.version}`,
@@ -245,7 +298,8 @@ Exit status:
 Examples:
   cxr predict scans/                          CSV worklist of every image under scans/
   cxr predict --format json --out list.json 'scans/**/*.dcm'
-  cxr predict --heatmaps out/heatmaps scans/patient1.dcm`;
+  cxr predict --heatmaps out/heatmaps scans/patient1.dcm
+  cxr predict --queue redis://queue-host:6379 --json --out list.json /shared/scans/   (on cxr worker processes)`;
 
 export function registerPredictCommand(program: Command): void {
   program
@@ -273,6 +327,7 @@ export function registerPredictCommand(program: Command): void {
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_NAMES).default('wasm'))
     .option('--max-pixels <n>', 'refuse images with more decoded pixels than this', integerArg(1))
     .option('--no-gate', "turn the input gate's learned check off (research use; cheap checks still run)")
+    .option('--queue <redis-url>', 'score on `cxr worker`s through Redis (paths must be on shared storage)')
     .option('-q, --quiet', 'no progress bar or summary line on stderr')
     .addHelpText('after', HELP_AFTER)
     .action(async (paths: string[], options: PredictCommandOptions) => predict(paths, options));
