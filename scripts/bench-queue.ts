@@ -166,12 +166,22 @@ try {
       (await run(['predict', '--model', values.model!, '--json', '--quiet', ...images])).stdout,
     );
   }
+  const metadata = await readMetadata(values.model!);
+  const connection = openRedis(redis.url);
+  const queue = new Queue(queueName(metadata), { connection });
   const workers = Array.from({ length: nWorkers }, () => startWorker(redis.url));
   await Promise.all(workers.map((w) => w.ready));
+  const before = await queue.getCompletedCount();
+  const started = performance.now();
   const pending = run(queuedPredict(redis.url));
-  await new Promise((r) => setTimeout(r, Number(values['kill-after']) * 1000));
+  // Kill once results are flowing (the producer needs a few seconds to start and enqueue), and no sooner than
+  // --kill-after: the worker then certainly holds jobs.
+  const minimum = Number(values['kill-after']) * 1000;
+  while ((await queue.getCompletedCount()) - before < 20 || performance.now() - started < minimum) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
   workers[0].child.kill('SIGKILL');
-  const killedAt = Number(values['kill-after']);
+  const killedAt = ((performance.now() - started) / 1000).toFixed(1);
   const k = await pending;
   await stopWorkers(workers.slice(1));
   const rows = JSON.parse(k.stdout || '[]') as Row[];
@@ -189,9 +199,6 @@ try {
       `surviving worker(s) completed ${survivor} job(s)`,
   );
   // Which jobs the killed worker held: BullMQ counts each job's stalls.
-  const metadata = await readMetadata(values.model!);
-  const connection = openRedis(redis.url);
-  const queue = new Queue(queueName(metadata), { connection });
   const jobs = await queue.getJobs(['completed', 'failed']);
   const stalled = jobs.filter((job) => job.stalledCounter > 0).length;
   await queue.close();
