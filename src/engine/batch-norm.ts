@@ -45,9 +45,9 @@ interface BatchNormResult {
 }
 
 /**
- * Normalises x over all axes but the last, scales and shifts, with the closed-form gradient. On wasm, with
- * channels % 4 == 0, forward and backward are the SIMD kernels of kernels/batch-norm-train.ts (3 and 2 passes
- * over the data); elsewhere the same maths as TF.js ops.
+ * Normalises x over all axes but the last, scales and shifts, with the closed-form gradient. On wasm, forward
+ * and backward are the SIMD kernels of kernels/batch-norm-train.ts (3 and 2 passes over the data, statistics
+ * over all replicas in data-parallel training); elsewhere the same maths as TF.js ops.
  */
 export function batchNormTraining(
   x: tf.Tensor,
@@ -55,8 +55,7 @@ export function batchNormTraining(
   beta: tf.Tensor1D,
   epsilon: number,
 ): BatchNormResult {
-  const channels = x.shape[x.shape.length - 1];
-  const fused = channels % 4 === 0 && tf.getKernel(BATCH_NORM_TRAIN, tf.getBackend()) !== undefined;
+  const fused = tf.getKernel(BATCH_NORM_TRAIN, tf.getBackend()) !== undefined;
   return fused ? fusedBatchNorm(x, gamma, beta, epsilon) : opsBatchNorm(x, gamma, beta, epsilon);
 }
 

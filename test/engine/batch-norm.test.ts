@@ -69,6 +69,8 @@ describe('fast batch norm', () => {
     [3, 5, 4, 8],
     [2, 40, 40, 16],
     [6, 8],
+    [3, 5, 4, 7],
+    [2, 9, 9, 3],
   ]) {
     it(`matches the stock layer in training mode for [${shape}]`, () => {
       const x = tf.tidy(() => tf.add(tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 4), 3), 2));

@@ -97,12 +97,15 @@ describe('convolution gradients (wasm vs cpu)', () => {
     // Input channels % 4 == 0 and output channels % 8 == 0: the cache-blocked SIMD path.
     { n: 3, h: 7, w: 6, ci: 4, co: 8, k: [3, 3] },
     { n: 2, h: 8, w: 5, ci: 8, co: 16, k: [1, 1] },
+    // Channel counts that are not multiples of 4 or 8 (the direct convolution pads its packed filter).
+    { n: 2, h: 9, w: 11, ci: 5, co: 13, k: [3, 3] },
+    { n: 1, h: 7, w: 6, ci: 7, co: 9, k: [5, 5] },
   ];
   for (const g of geometries) {
     for (const stride of [1, 2]) {
       for (const pad of PADDINGS) {
         const label = `${g.n}x${g.h}x${g.w}x${g.ci}->${g.co}, ${g.k.join('x')}, stride ${stride}, ${padLabel(pad)}`;
-        it(`Conv2DBackpropFilter and Conv2DBackpropInput: ${label}`, async () => {
+        it(`Conv2D, FusedConv2D, Conv2DBackpropFilter and Conv2DBackpropInput: ${label}`, async () => {
           const xShape = [g.n, g.h, g.w, g.ci] as [number, number, number, number];
           const filterShape = [g.k[0], g.k[1], g.ci, g.co] as [number, number, number, number];
           const yShape = tf.tidy(
@@ -123,6 +126,32 @@ describe('convolution gradients (wasm vs cpu)', () => {
                       { x: tensor(xShape, 1), dy: tensor(yShape, 2) },
                       { ...attrs, filterShape },
                     ) as tf.Tensor,
+              ),
+          });
+          await assertMatchesCpu({
+            name: `conv2d ${label}`,
+            run: () =>
+              tf.tidy(() =>
+                tf.conv2d(
+                  tensor(xShape, 5) as tf.Tensor4D,
+                  tensor(filterShape, 6) as tf.Tensor4D,
+                  stride,
+                  pad,
+                ),
+              ),
+          });
+          await assertMatchesCpu({
+            name: `fused conv2d + bias + relu ${label}`,
+            run: () =>
+              tf.tidy(() =>
+                tf.fused.conv2d({
+                  x: tensor(xShape, 7) as tf.Tensor4D,
+                  filter: tensor(filterShape, 8) as tf.Tensor4D,
+                  strides: stride,
+                  pad,
+                  bias: tensor([g.co], 9),
+                  activation: 'relu',
+                }),
               ),
           });
           await assertMatchesCpu({

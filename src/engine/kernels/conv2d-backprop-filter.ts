@@ -3,20 +3,14 @@
  *
  *   dW[kh, kw, ci, co] = sum over n, oh, ow of xPadded[n, oh*s + kh, ow*s + kw, ci] * dy[n, oh, ow, co]
  *
- * Both operands are laid out on one zero-padded grid of Gh x Gw pixels per image:
- *   xGrid [Ci, N*Gh*Gw]  the input, channel-major, padded;
- *   dyGrid [N*Gh*Gw, Co] dy placed at grid position (oh*s, ow*s), zeros elsewhere.
- * On a flattened grid a shift by (kh, kw) is a constant offset kh*Gw + kw, so each filter tap is ONE matrix
- * multiply, dW[kh, kw] = xGrid[:, offset ..] · dyGrid, where the left operand is a view into xGrid (no copy)
- * and the right operand is the same tensor for every tap, so XNNPACK packs it once and reuses it (its operator
- * cache is keyed by that tensor). Every product runs on XNNPACK's fully-connected GEMM.
- *
- * Measured on the models' layers, XNNPACK spends much of that time repacking dy and re-streaming it from memory
- * (its GEMM does not block a long reduction). So the common shapes go to Pneumoscope's SIMD kernels on the same
- * grid (../simd/kernels.c), and the per-tap products remain the general path:
+ * The input is laid out channel-major on a zero-padded grid of Gh x Gw pixels per image (xGrid [Ci, N*Gh*Gw]),
+ * where a filter tap is a constant offset kh*Gw + kw. The reduction runs over every output pixel: a GEMM with
+ * a very long inner dimension, which XNNPACK runs with poor cache reuse (it repacks and re-streams dy per tap).
+ * Pneumoscope's SIMD kernels (../simd/kernels.c) do it instead:
  * - 1 input channel, output channels % 16 == 0 (the first layer on grey images): filter_grad_single_channel;
- * - input channels % 4 == 0, output channels % 8 == 0 (every other layer of the registered models): filter_grad,
- *   cache-blocked over output rows, about 1.6x faster than the per-tap products.
+ * - everything else: filter_grad, cache-blocked over output rows (about 1.6x the XNNPACK products). It works on
+ *   blocks of 4 input x 8 output channels; other channel counts get zero planes in xGrid and a channel-padded
+ *   copy of dy, and the padding is dropped from the result.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
@@ -28,8 +22,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { heapAddress, simdKernels } from '../simd/index.ts';
-import { heapFloats, makeView, makeZeros, releaseView } from './heap.ts';
-import { runWasmKernel } from './wasm-ops.ts';
+import { heapFloats, makeZeros } from './heap.ts';
 
 interface Conv2DBackpropFilterArgs {
   inputs: { x: TensorInfo; dy: TensorInfo };
@@ -54,14 +47,15 @@ function gridFor(info: backend_util.Conv2DInfo): Grid {
 }
 
 /**
- * x [N, H, W, Ci] -> channel-major padded grid [Ci, N*Gh*Gw], plus enough trailing zeros that the last row's
- * shifted view stays inside the allocation. The transposing scatter runs in the SIMD module.
+ * x [N, H, W, Ci] -> channel-major padded grid [planes, N*Gh*Gw] (planes >= Ci; the extra ones stay zero), plus
+ * enough trailing zeros that the last row's shifted reads stay inside the allocation. The transposing scatter
+ * runs in the SIMD module.
  */
-function writeInputGrid(backend: BackendWasm, x: TensorInfo, grid: Grid): TensorInfo {
+function writeInputGrid(backend: BackendWasm, x: TensorInfo, grid: Grid, planes: number): TensorInfo {
   const { batchSize, inHeight, inWidth, inChannels, filterHeight, filterWidth } = grid.info;
   const { gridHeight, gridWidth, length } = grid;
   const slack = (filterHeight - 1) * gridWidth + filterWidth;
-  const out = makeZeros(backend, [inChannels * length + slack]);
+  const out = makeZeros(backend, [planes * length + slack]);
   const { top, left } = grid.info.padInfo;
   if (inChannels > 1) {
     const at = (t: TensorInfo) => heapAddress(backend, t);
@@ -91,31 +85,6 @@ function writeInputGrid(backend: BackendWasm, x: TensorInfo, grid: Grid): Tensor
   return out;
 }
 
-/** dy [N, OH, OW, Co] -> [1, N*Gh*Gw, Co] with dy[n, oh, ow] at grid pixel (oh*sh, ow*sw). */
-function writeGradientGrid(backend: BackendWasm, dy: TensorInfo, grid: Grid): TensorInfo {
-  const { batchSize, outHeight, outWidth, outChannels, strideHeight, strideWidth } = grid.info;
-  const { gridHeight, gridWidth, length } = grid;
-  const out = makeZeros(backend, [1, length, outChannels]);
-  const src = heapFloats(backend, dy);
-  const dst = heapFloats(backend, out);
-  const rowLength = outWidth * outChannels;
-  for (let n = 0; n < batchSize; n++) {
-    for (let oh = 0; oh < outHeight; oh++) {
-      const from = (n * outHeight + oh) * rowLength;
-      const to = (n * gridHeight + oh * strideHeight) * gridWidth * outChannels;
-      if (strideWidth === 1) {
-        dst.set(src.subarray(from, from + rowLength), to);
-        continue;
-      }
-      for (let ow = 0; ow < outWidth; ow++) {
-        const pixel = from + ow * outChannels;
-        dst.set(src.subarray(pixel, pixel + outChannels), to + ow * strideWidth * outChannels);
-      }
-    }
-  }
-  return out;
-}
-
 function conv2dBackpropFilter({ inputs, backend, attrs }: Conv2DBackpropFilterArgs): TensorInfo {
   const { x, dy } = inputs;
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
@@ -132,12 +101,11 @@ function conv2dBackpropFilter({ inputs, backend, attrs }: Conv2DBackpropFilterAr
   );
   const grid = gridFor(info);
   const { inChannels, outChannels } = info;
-  const xGrid = writeInputGrid(backend, x, grid);
+  const singleChannel = inChannels === 1 && outChannels % 16 === 0;
+  const xGrid = writeInputGrid(backend, x, grid, singleChannel ? 1 : roundUp(inChannels, 4));
   try {
-    if (inChannels === 1 && outChannels % 16 === 0) return singleChannelGradient(backend, xGrid, dy, grid);
-    if (inChannels % 4 === 0 && outChannels % 8 === 0 && process.env.CXR_DW !== 'gemm')
-      return blockedGradient(backend, xGrid, dy, grid);
-    return tapProducts(backend, xGrid, dy, grid);
+    if (singleChannel) return singleChannelGradient(backend, xGrid, dy, grid);
+    return blockedGradient(backend, xGrid, dy, grid);
   } finally {
     backend.disposeData(xGrid.dataId);
   }
@@ -186,63 +154,67 @@ function singleChannelGradient(
 /** Bytes of dy per chunk of the blocked kernel: small enough to stay in a core's L2 cache. */
 const DY_CHUNK_BYTES = 256 * 1024;
 
-/** The cache-blocked SIMD kernel (../simd/kernels.c, filter_grad). */
+const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
+
+/**
+ * The cache-blocked SIMD kernel (../simd/kernels.c, filter_grad), on 4 input x 8 output channel blocks: xGrid
+ * has zero planes up to a multiple of 4; dy is copied with its channels padded to a multiple of 8 when needed,
+ * and the padded rows and columns of the result are dropped.
+ */
 function blockedGradient(backend: BackendWasm, xGrid: TensorInfo, dy: TensorInfo, grid: Grid): TensorInfo {
   const { batchSize, outHeight, outWidth, inChannels, outChannels } = grid.info;
   const { strideHeight, strideWidth, filterHeight, filterWidth } = grid.info;
-  const dw = backend.makeOutput([filterHeight, filterWidth, inChannels, outChannels], 'float32');
-  const chunkRows = Math.max(1, Math.floor(DY_CHUNK_BYTES / (4 * outWidth * outChannels)));
+  const planes = roundUp(inChannels, 4);
+  const channels = roundUp(outChannels, 8);
+  const taps = filterHeight * filterWidth;
+  const padded = planes !== inChannels || channels !== outChannels;
+  const simd = simdKernels(backend);
   const at = (t: TensorInfo) => heapAddress(backend, t);
-  simdKernels(backend).filterGrad(
-    at(xGrid),
-    at(dy),
-    at(dw),
-    batchSize,
-    outHeight,
-    outWidth,
-    inChannels,
-    outChannels,
-    grid.gridHeight,
-    grid.gridWidth,
-    grid.length,
-    strideHeight,
-    strideWidth,
-    filterHeight,
-    filterWidth,
-    chunkRows,
-  );
-  return dw;
-}
-
-/** One XNNPACK matrix product per filter tap, all sharing the packed dy grid. */
-function tapProducts(backend: BackendWasm, xGrid: TensorInfo, dy: TensorInfo, grid: Grid): TensorInfo {
-  const { filterHeight, filterWidth, inChannels, outChannels } = grid.info;
-  const dyGrid = writeGradientGrid(backend, dy, grid);
   const dw = backend.makeOutput([filterHeight, filterWidth, inChannels, outChannels], 'float32');
+  const scratch: TensorInfo[] = [];
   try {
-    for (let kh = 0; kh < filterHeight; kh++) {
-      for (let kw = 0; kw < filterWidth; kw++) {
-        const shifted = makeView(backend, xGrid, kh * grid.gridWidth + kw, [1, inChannels, grid.length]);
-        let tap: TensorInfo;
-        try {
-          tap = runWasmKernel(
-            backend,
-            'BatchMatMul',
-            { a: shifted, b: dyGrid },
-            { transposeA: false, transposeB: false },
-          );
-        } finally {
-          releaseView(backend, shifted);
+    let dyIn = dy;
+    if (channels !== outChannels) {
+      dyIn = backend.makeOutput([batchSize * outHeight * outWidth * channels], 'float32');
+      scratch.push(dyIn);
+      simd.packFilter(at(dy), at(dyIn), batchSize * outHeight * outWidth, outChannels);
+    }
+    let dwOut = dw;
+    if (padded) {
+      dwOut = backend.makeOutput([taps * planes * channels], 'float32');
+      scratch.push(dwOut);
+    }
+    const chunkRows = Math.max(1, Math.floor(DY_CHUNK_BYTES / (4 * outWidth * channels)));
+    simd.filterGrad(
+      at(xGrid),
+      at(dyIn),
+      at(dwOut),
+      batchSize,
+      outHeight,
+      outWidth,
+      planes,
+      channels,
+      grid.gridHeight,
+      grid.gridWidth,
+      grid.length,
+      strideHeight,
+      strideWidth,
+      filterHeight,
+      filterWidth,
+      chunkRows,
+    );
+    if (padded) {
+      const from = heapFloats(backend, dwOut);
+      const to = heapFloats(backend, dw);
+      for (let t = 0; t < taps; t++) {
+        for (let ci = 0; ci < inChannels; ci++) {
+          const row = (t * planes + ci) * channels;
+          to.set(from.subarray(row, row + outChannels), (t * inChannels + ci) * outChannels);
         }
-        heapFloats(backend, dw).set(
-          heapFloats(backend, tap),
-          (kh * filterWidth + kw) * inChannels * outChannels,
-        );
-        backend.disposeData(tap.dataId);
       }
     }
   } finally {
-    backend.disposeData(dyGrid.dataId);
+    for (const info of scratch) backend.disposeData(info.dataId);
   }
   return dw;
 }

@@ -5,6 +5,8 @@
 import {
   Add,
   BatchMatMul,
+  Conv2D,
+  FusedConv2D,
   getKernel,
   Identity,
   type KernelConfig,
@@ -16,6 +18,7 @@ import {
 import { makeAddConfig } from './add.ts';
 import { makeBatchMatMulConfig } from './batch-mat-mul.ts';
 import { batchNormGradConfig, batchNormTrainConfig } from './batch-norm-train.ts';
+import { makeConv2dConfig, makeFusedConv2dConfig } from './conv2d.ts';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.ts';
 import { makeIdentityConfig } from './identity.ts';
@@ -34,9 +37,10 @@ function stockKernel(name: string): KernelConfig {
 
 /**
  * The kernels registered on wasm: gradients the stock backend lacks (Conv2DBackpropFilter) or runs as scalar
- * loops (Conv2DBackpropInput, MaxPoolGrad, Tile), and wrappers that route slow stock cases to fast paths (Sum
- * and Mean over leading axes, BatchMatMul with transposed operands, Add of a per-channel bias) or avoid copies (Identity); and the
- * batch-norm training kernels that ../batch-norm.ts uses, and the one-pass ReLU gradient of relu-grad.ts.
+ * loops (Conv2DBackpropInput, MaxPoolGrad, Tile); wrappers that route stock cases to faster paths (Conv2D and
+ * FusedConv2D to the direct SIMD convolution, Sum and Mean over leading axes, BatchMatMul with transposed
+ * operands, Add of a per-channel bias) or avoid copies (Identity); and the batch-norm training kernels that
+ * ../batch-norm.ts uses, and the one-pass ReLU gradient of relu-grad.ts.
  */
 function pneumoscopeKernels(): KernelConfig[] {
   return [
@@ -52,6 +56,8 @@ function pneumoscopeKernels(): KernelConfig[] {
     makeIdentityConfig(stockKernel(Identity)),
     makeAddConfig(stockKernel(Add)),
     makeBatchMatMulConfig(stockKernel(BatchMatMul)),
+    makeConv2dConfig(stockKernel(Conv2D)),
+    makeFusedConv2dConfig(stockKernel(FusedConv2D)),
   ];
 }
 

@@ -46,15 +46,22 @@ export interface SimdKernels {
   ): void;
   /** Filter gradient for input channels % 4 == 0 and output channels % 8 == 0 (see kernels.c). */
   filterGrad(...args: number[]): void;
-  /** Batch-norm training forward / backward over [rows, channels], channels % 4 == 0 (see kernels.c). */
-  batchNormForward(...args: number[]): void;
-  batchNormBackward(...args: number[]): void;
+  /** Batch-norm pieces over [rows, channels], any channel count (see kernels.c and batch-norm-train.ts). */
+  bnChannelSums(...args: number[]): void;
+  bnNormalize(...args: number[]): void;
+  bnGradSums(...args: number[]): void;
+  bnGradApply(...args: number[]): void;
   /** dx = dy where x > 0, else 0, over `size` floats. */
   reluBackward(dy: number, x: number, dx: number, size: number): void;
   /** out = x + bias per channel over [rows, channels], channels % 4 == 0. */
   addChannelBias(x: number, bias: number, out: number, rows: number, channels: number): void;
   /** Input gradient of a stride-1 convolution with one input channel, out channels % 4 == 0 (see kernels.c). */
   inputGradSingleChannel(...args: number[]): void;
+  /** Direct convolution and its input gradient, NHWC, any channel counts, on packed filters (see kernels.c). */
+  conv2dForward(...args: number[]): void;
+  conv2dInputGrad(...args: number[]): void;
+  packFilter(w: number, w8: number, rows: number, outChannels: number): void;
+  packFilterTransposed(w: number, wt8: number, taps: number, inChannels: number, outChannels: number): void;
 }
 
 interface EmscriptenMemoryHolder {
@@ -86,11 +93,17 @@ function instantiate(memory: WebAssembly.Memory): SimdKernels {
     scatterToChannelGrid: exports.scatter_to_channel_grid,
     filterGradSingleChannel: exports.filter_grad_single_channel,
     filterGrad: exports.filter_grad,
-    batchNormForward: exports.batch_norm_forward,
-    batchNormBackward: exports.batch_norm_backward,
+    bnChannelSums: exports.bn_channel_sums,
+    bnNormalize: exports.bn_normalize,
+    bnGradSums: exports.bn_grad_sums,
+    bnGradApply: exports.bn_grad_apply,
     reluBackward: exports.relu_backward,
     addChannelBias: exports.add_channel_bias,
     inputGradSingleChannel: exports.input_grad_single_channel,
+    conv2dForward: exports.conv2d_forward,
+    conv2dInputGrad: exports.conv2d_input_grad,
+    packFilter: exports.pack_filter,
+    packFilterTransposed: exports.pack_filter_transposed,
   };
 }
 

@@ -197,9 +197,11 @@ void filter_grad(const float *x_grid, const float *dy, float *dw, int32_t batch,
   }
 }
 
-// ---- Batch normalisation over the rows of an NHWC tensor viewed as [rows, channels], channels % 4 == 0. ----
+// ---- Batch normalisation over the rows of an NHWC tensor viewed as [rows, channels] (any channel count). ----
+// The kernels are split at the points where data-parallel training adds up per-channel sums across workers
+// (../kernels/batch-norm-train.ts): local sums here, the exchange in JavaScript, then the elementwise pass.
 // Per-channel sums are accumulated in float32 over blocks of BN_BLOCK rows, then folded into float64, so sums over
-// millions of rows stay as accurate as a pairwise sum. `scratch` holds 4 * channels doubles (caller-allocated).
+// millions of rows stay as accurate as a pairwise sum.
 #define BN_BLOCK 64
 
 // block[c] (float32, channels) and total[c] (float64): adds block into total and clears block.
@@ -210,106 +212,106 @@ static void fold_block(float *block, double *total, int32_t channels) {
   }
 }
 
-// total[c] = sum over rows of (x[r, c] - shift[c]) (shift may be all zero) or of its square.
-static void channel_sums(const float *x, const float *shift, int32_t squared, int32_t rows, int32_t channels,
-                         float *block, double *total) {
+// total[c] = sum over rows of (x[r, c] - shift[c]), or of its square when `squared`. `block` is float32 scratch
+// of `channels` values. Called with shift = 0 for the mean, then with the mean for the (two-pass) variance.
+EXPORT(bn_channel_sums)
+void bn_channel_sums(const float *x, const float *shift, int32_t squared, int32_t rows, int32_t channels,
+                     float *block, double *total) {
+  const int32_t vector_end = channels & ~3;
   for (int32_t c = 0; c < channels; c++) {
     block[c] = 0.0f;
     total[c] = 0.0;
   }
   for (int32_t r = 0; r < rows; r++) {
     const float *row = x + (int64_t)r * channels;
-    for (int32_t c = 0; c < channels; c += 4) {
+    int32_t c = 0;
+    for (; c < vector_end; c += 4) {
       v128_t d = wasm_f32x4_sub(wasm_v128_load(row + c), wasm_v128_load(shift + c));
       if (squared) d = wasm_f32x4_mul(d, d);
       wasm_v128_store(block + c, wasm_f32x4_add(wasm_v128_load(block + c), d));
+    }
+    for (; c < channels; c++) {
+      const float d = row[c] - shift[c];
+      block[c] += squared ? d * d : d;
     }
     if ((r + 1) % BN_BLOCK == 0) fold_block(block, total, channels);
   }
   fold_block(block, total, channels);
 }
 
-// Training-mode forward: mean and (biased) variance over rows, then y = (x - mean) * gamma * rstd + beta.
-// Outputs mean, variance (channels each) and y; rstd = 1 / sqrt(variance + epsilon) is returned in rstd_out.
-EXPORT(batch_norm_forward)
-void batch_norm_forward(const float *x, const float *gamma, const float *beta, float *y, float *mean_out,
-                        float *variance_out, float *rstd_out, double *scratch, int32_t rows, int32_t channels,
-                        float epsilon) {
-  float *block = (float *)(scratch + channels);
-  double *total = scratch;
-  for (int32_t c = 0; c < channels; c++) mean_out[c] = 0.0f;
-  channel_sums(x, mean_out, 0, rows, channels, block, total);
-  for (int32_t c = 0; c < channels; c++) mean_out[c] = (float)(total[c] / rows);
-  channel_sums(x, mean_out, 1, rows, channels, block, total);
-  float *scale = (float *)(scratch + 2 * channels);
-  for (int32_t c = 0; c < channels; c++) {
-    variance_out[c] = (float)(total[c] / rows);
-    rstd_out[c] = 1.0f / __builtin_sqrtf(variance_out[c] + epsilon);
-    scale[c] = gamma[c] * rstd_out[c];
-  }
+// y = (x - mean) * scale + beta per channel (scale = gamma * rstd).
+EXPORT(bn_normalize)
+void bn_normalize(const float *x, const float *mean, const float *scale, const float *beta, float *y,
+                  int32_t rows, int32_t channels) {
+  const int32_t vector_end = channels & ~3;
   for (int32_t r = 0; r < rows; r++) {
     const float *in = x + (int64_t)r * channels;
     float *out = y + (int64_t)r * channels;
-    for (int32_t c = 0; c < channels; c += 4) {
-      const v128_t centred = wasm_f32x4_sub(wasm_v128_load(in + c), wasm_v128_load(mean_out + c));
+    int32_t c = 0;
+    for (; c < vector_end; c += 4) {
+      const v128_t centred = wasm_f32x4_sub(wasm_v128_load(in + c), wasm_v128_load(mean + c));
       wasm_v128_store(out + c, wasm_f32x4_add(wasm_f32x4_mul(centred, wasm_v128_load(scale + c)),
                                               wasm_v128_load(beta + c)));
     }
+    for (; c < channels; c++) out[c] = (in[c] - mean[c]) * scale[c] + beta[c];
   }
 }
 
-// Backward of batch_norm_forward (mean and variance being the batch's own):
-//   dbeta = sum dy, dgamma = rstd * sum dy (x - mean),
-//   dx = gamma rstd (dy - dbeta / rows - (x - mean) rstd^2 sum dy (x - mean) / rows)
-EXPORT(batch_norm_backward)
-void batch_norm_backward(const float *dy, const float *x, const float *mean, const float *gamma, const float *rstd,
-                         float *dx, float *dgamma_out, float *dbeta_out, double *scratch, int32_t rows,
-                         int32_t channels) {
-  double *sum_dy = scratch;
-  double *sum_dy_centred = scratch + channels;
-  float *block_dy = (float *)(scratch + 2 * channels);
-  float *block_dyc = block_dy + channels;
+// The sums the backward pass needs: sums[c] = sum dy, sums[channels + c] = sum dy * (x - mean). `block` is
+// float32 scratch of 2 * channels values.
+EXPORT(bn_grad_sums)
+void bn_grad_sums(const float *dy, const float *x, const float *mean, int32_t rows, int32_t channels, float *block,
+                  double *sums) {
+  const int32_t vector_end = channels & ~3;
+  float *block_dy = block;
+  float *block_dyc = block + channels;
+  double *sum_dy = sums;
+  double *sum_dyc = sums + channels;
   for (int32_t c = 0; c < channels; c++) {
     sum_dy[c] = 0.0;
-    sum_dy_centred[c] = 0.0;
+    sum_dyc[c] = 0.0;
     block_dy[c] = 0.0f;
     block_dyc[c] = 0.0f;
   }
   for (int32_t r = 0; r < rows; r++) {
     const float *g = dy + (int64_t)r * channels;
     const float *in = x + (int64_t)r * channels;
-    for (int32_t c = 0; c < channels; c += 4) {
+    int32_t c = 0;
+    for (; c < vector_end; c += 4) {
       const v128_t gv = wasm_v128_load(g + c);
       const v128_t centred = wasm_f32x4_sub(wasm_v128_load(in + c), wasm_v128_load(mean + c));
       wasm_v128_store(block_dy + c, wasm_f32x4_add(wasm_v128_load(block_dy + c), gv));
       wasm_v128_store(block_dyc + c, wasm_f32x4_add(wasm_v128_load(block_dyc + c), wasm_f32x4_mul(gv, centred)));
     }
+    for (; c < channels; c++) {
+      block_dy[c] += g[c];
+      block_dyc[c] += g[c] * (in[c] - mean[c]);
+    }
     if ((r + 1) % BN_BLOCK == 0 || r + 1 == rows) {
       fold_block(block_dy, sum_dy, channels);
-      fold_block(block_dyc, sum_dy_centred, channels);
+      fold_block(block_dyc, sum_dyc, channels);
     }
   }
-  // dx = a * dy - b * (x - mean) - c, per channel; a, b, c overwrite the float blocks (no longer needed).
-  float *a = block_dy;
-  float *b = block_dyc;
-  float *shift = (float *)(scratch + 3 * channels);
-  for (int32_t c = 0; c < channels; c++) {
-    dbeta_out[c] = (float)sum_dy[c];
-    dgamma_out[c] = (float)(sum_dy_centred[c] * rstd[c]);
-    a[c] = gamma[c] * rstd[c];
-    b[c] = (float)(a[c] * (double)rstd[c] * rstd[c] * sum_dy_centred[c] / rows);
-    shift[c] = (float)(a[c] * sum_dy[c] / rows);
-  }
+}
+
+// dx = a * dy - b * (x - mean) - shift per channel: the batch-norm input gradient once a, b and shift are known
+// from the (global) sums of bn_grad_sums (see batch-norm-train.ts).
+EXPORT(bn_grad_apply)
+void bn_grad_apply(const float *dy, const float *x, const float *mean, const float *a, const float *b,
+                   const float *shift, float *dx, int32_t rows, int32_t channels) {
+  const int32_t vector_end = channels & ~3;
   for (int32_t r = 0; r < rows; r++) {
     const float *g = dy + (int64_t)r * channels;
     const float *in = x + (int64_t)r * channels;
     float *out = dx + (int64_t)r * channels;
-    for (int32_t c = 0; c < channels; c += 4) {
+    int32_t c = 0;
+    for (; c < vector_end; c += 4) {
       const v128_t centred = wasm_f32x4_sub(wasm_v128_load(in + c), wasm_v128_load(mean + c));
       v128_t v = wasm_f32x4_mul(wasm_v128_load(a + c), wasm_v128_load(g + c));
       v = wasm_f32x4_sub(v, wasm_f32x4_mul(wasm_v128_load(b + c), centred));
       wasm_v128_store(out + c, wasm_f32x4_sub(v, wasm_v128_load(shift + c)));
     }
+    for (; c < channels; c++) out[c] = a[c] * g[c] - b[c] * (in[c] - mean[c]) - shift[c];
   }
 }
 
@@ -365,6 +367,204 @@ void input_grad_single_channel(const float *dy, const float *w, float *dx, int32
         dx[((int64_t)(n * in_h + i)) * in_w + j] = wasm_f32x4_extract_lane(acc, 0) + wasm_f32x4_extract_lane(acc, 1) +
                                                     wasm_f32x4_extract_lane(acc, 2) + wasm_f32x4_extract_lane(acc, 3);
       }
+    }
+  }
+}
+
+// ---- Direct convolution and its input gradient, NHWC (see kernels/conv2d.ts). ----
+// Both are correlations of an input with a packed filter, computed in register blocks of PIX output pixels x 8
+// output channels: per reduction step, one broadcast load of an input value and two filter vectors feed
+// 2 * PIX multiply-adds. The filter is packed with its output channels padded to a multiple of 8 (zeros), so
+// every block runs the same code; the last block stores only the real channels.
+
+// Stores the first `count` (0..4) lanes of v.
+static inline void store_lanes(float *out, v128_t v, int32_t count) {
+  if (count >= 4) {
+    wasm_v128_store(out, v);
+    return;
+  }
+  if (count > 0) out[0] = wasm_f32x4_extract_lane(v, 0);
+  if (count > 1) out[1] = wasm_f32x4_extract_lane(v, 1);
+  if (count > 2) out[2] = wasm_f32x4_extract_lane(v, 2);
+}
+
+// One block: y[p, 0..channels) (+ bias) for p < PIX, where
+//   y[p, c] = sum over th < taps_h, tw < taps_w, r < reduce of
+//             x[p * x_pixel + th * x_tap_h + tw * x_tap_w + r] * w[th * w_tap_h + tw * w_tap_w + r * w_row + c].
+static inline __attribute__((always_inline)) void correlate_block(
+    const float *x, int32_t x_pixel, int32_t x_tap_h, int32_t x_tap_w, const float *w, int32_t w_tap_h,
+    int32_t w_tap_w, int32_t w_row, int32_t reduce, int32_t taps_h, int32_t taps_w, const float *bias, float *y,
+    int32_t y_pixel, int32_t channels, int32_t relu, const int32_t PIX) {
+  v128_t acc[4][2];
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  const v128_t b0 = bias ? wasm_v128_load(bias) : zero;
+  const v128_t b1 = bias ? wasm_v128_load(bias + 4) : zero;
+  for (int32_t p = 0; p < PIX; p++) {
+    acc[p][0] = b0;
+    acc[p][1] = b1;
+  }
+  for (int32_t th = 0; th < taps_h; th++) {
+    for (int32_t tw = 0; tw < taps_w; tw++) {
+      const float *xr = x + th * x_tap_h + tw * x_tap_w;
+      const float *wr = w + th * w_tap_h + tw * w_tap_w;
+      for (int32_t r = 0; r < reduce; r++, wr += w_row) {
+        const v128_t w0 = wasm_v128_load(wr);
+        const v128_t w1 = wasm_v128_load(wr + 4);
+        for (int32_t p = 0; p < PIX; p++) {
+          const v128_t xv = wasm_v128_load32_splat(xr + p * x_pixel + r);
+          acc[p][0] = wasm_f32x4_add(acc[p][0], wasm_f32x4_mul(xv, w0));
+          acc[p][1] = wasm_f32x4_add(acc[p][1], wasm_f32x4_mul(xv, w1));
+        }
+      }
+    }
+  }
+  for (int32_t p = 0; p < PIX; p++) {
+    v128_t a0 = acc[p][0], a1 = acc[p][1];
+    if (relu) {
+      a0 = wasm_f32x4_max(a0, zero);
+      a1 = wasm_f32x4_max(a1, zero);
+    }
+    float *out = y + p * y_pixel;
+    if (channels >= 8) {
+      wasm_v128_store(out, a0);
+      wasm_v128_store(out + 4, a1);
+    } else {
+      store_lanes(out, a0, channels);
+      store_lanes(out + 4, a1, channels - 4);
+    }
+  }
+}
+
+static inline int32_t max32(int32_t a, int32_t b) { return a > b ? a : b; }
+static inline int32_t min32(int32_t a, int32_t b) { return a < b ? a : b; }
+// floor(a / b) for b > 0.
+static inline int32_t floor_div(int32_t a, int32_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// Forward convolution: y[n, oh, ow, co] = sum over kh, kw, ci of x[n, oh*sh - pad_top + kh, ow*sw - pad_left + kw, ci]
+// * w[kh, kw, ci, co] (zero outside the input) (+ bias[co]), then max(., 0) if relu. w8 is the filter packed to
+// [kh, kw, ci, out_c8] (pack_filter), bias8 null or out_c8 values. Blocks of 4 pixels inside the input, single
+// pixels (with clipped taps) along the borders.
+EXPORT(conv2d_forward)
+void conv2d_forward(const float *x, const float *w8, const float *bias8, float *y, int32_t batch, int32_t in_h,
+                    int32_t in_w, int32_t in_c, int32_t out_h, int32_t out_w, int32_t out_c, int32_t filter_h,
+                    int32_t filter_w, int32_t stride_h, int32_t stride_w, int32_t pad_top, int32_t pad_left,
+                    int32_t relu) {
+  const int32_t out_c8 = (out_c + 7) & ~7;
+  const int32_t w_tap_w = in_c * out_c8, w_tap_h = filter_w * w_tap_w;
+  const int32_t x_tap_w = in_c, x_tap_h = in_w * in_c, x_pixel = stride_w * in_c;
+  // Output columns whose whole window lies inside the input.
+  const int32_t inner_lo = min32(out_w, max32(0, (pad_left + stride_w - 1) / stride_w));
+  const int32_t inner_hi = max32(inner_lo, min32(out_w, floor_div(in_w - filter_w + pad_left, stride_w) + 1));
+  for (int32_t n = 0; n < batch; n++) {
+    for (int32_t oh = 0; oh < out_h; oh++) {
+      const int32_t ih0 = oh * stride_h - pad_top;
+      const int32_t kh0 = max32(0, -ih0), kh1 = min32(filter_h, in_h - ih0);
+      const float *xrow = x + ((int64_t)n * in_h + ih0 + kh0) * x_tap_h;
+      float *yrow = y + ((int64_t)n * out_h + oh) * out_w * out_c;
+      const float *wk = w8 + kh0 * w_tap_h;
+      for (int32_t co0 = 0; co0 < out_c; co0 += 8) {
+        const float *bc = bias8 ? bias8 + co0 : 0;
+        const int32_t channels = out_c - co0;
+        int32_t ow = 0;
+        for (; ow < out_w; ow++) {
+          if (ow == inner_lo) {
+            for (; ow + 4 <= inner_hi; ow += 4) {
+              const int32_t iw0 = ow * stride_w - pad_left;
+              correlate_block(xrow + iw0 * in_c, x_pixel, x_tap_h, x_tap_w, wk + co0, w_tap_h, w_tap_w, out_c8,
+                              in_c, kh1 - kh0, filter_w, bc, yrow + ow * out_c + co0, out_c, channels, relu, 4);
+            }
+            if (ow >= out_w) break;
+          }
+          const int32_t iw0 = ow * stride_w - pad_left;
+          const int32_t kw0 = max32(0, -iw0), kw1 = min32(filter_w, in_w - iw0);
+          correlate_block(xrow + (iw0 + kw0) * in_c, x_pixel, x_tap_h, x_tap_w, wk + kw0 * w_tap_w + co0, w_tap_h,
+                          w_tap_w, out_c8, in_c, kh1 - kh0, kw1 - kw0, bc, yrow + ow * out_c + co0, out_c, channels,
+                          relu, 1);
+        }
+      }
+    }
+  }
+}
+
+// Input gradient of conv2d_forward (a transposed convolution), with no work on the zeros a strided forward
+// convolution leaves: dx[n, ih, iw, ci] = sum over the taps (kh, kw) and output pixels (oh, ow) with
+// oh*sh - pad_top + kh = ih and ow*sw - pad_left + kw = iw, of dy[n, oh, ow, co] * w[kh, kw, ci, co].
+// For a fixed input row, the contributing kh are every sh-th tap (oh falling by one each); for input columns of
+// one residue class mod sw, the contributing kw are the same, and consecutive columns of the class read
+// consecutive dy pixels: a correlation of dy with the sub-filter of those taps. wt8 is the filter packed to
+// [kh, kw, co, in_c8] (pack_filter_transposed).
+EXPORT(conv2d_input_grad)
+void conv2d_input_grad(const float *dy, const float *wt8, float *dx, int32_t batch, int32_t in_h, int32_t in_w,
+                       int32_t in_c, int32_t out_h, int32_t out_w, int32_t out_c, int32_t filter_h, int32_t filter_w,
+                       int32_t stride_h, int32_t stride_w, int32_t pad_top, int32_t pad_left) {
+  const int32_t in_c8 = (in_c + 7) & ~7;
+  const int32_t wt_tap_w = out_c * in_c8;
+  // Consecutive contributing taps: kh + sh (dy row - 1), kw + sw (dy column - 1).
+  const int32_t w_step_h = stride_h * filter_w * wt_tap_w, w_step_w = stride_w * wt_tap_w;
+  const int32_t dy_step_h = -out_w * out_c, dy_step_w = -out_c;
+  for (int32_t n = 0; n < batch; n++) {
+    for (int32_t ih = 0; ih < in_h; ih++) {
+      // Contributing kh: kh = ih + pad_top - oh*sh with 0 <= oh < out_h, 0 <= kh < filter_h.
+      const int32_t t = ih + pad_top;
+      const int32_t oh_hi = min32(out_h - 1, floor_div(t, stride_h));
+      const int32_t oh_lo = max32(0, floor_div(t - filter_h, stride_h) + 1);
+      const int32_t taps_h = max32(0, oh_hi - oh_lo + 1);
+      const int32_t kh_first = t - oh_hi * stride_h;
+      float *dxrow = dx + ((int64_t)n * in_h + ih) * in_w * in_c;
+      const float *dyrow = dy + ((int64_t)n * out_h + oh_hi) * out_w * out_c;
+      // Columns by residue class mod sw: consecutive columns of a class read consecutive dy pixels.
+      for (int32_t first = 0; first < stride_w; first++) {
+        for (int32_t iw = first; iw < in_w;) {
+          const int32_t u = iw + pad_left;
+          const int32_t ow_hi = min32(out_w - 1, floor_div(u, stride_w));
+          const int32_t ow_lo = max32(0, floor_div(u - filter_w, stride_w) + 1);
+          const int32_t taps_w = max32(0, ow_hi - ow_lo + 1);
+          const int32_t kw_first = u - ow_hi * stride_w;
+          // A block of 4 columns of the class when all four see the same taps (the span is monotone).
+          int32_t pixels = 1;
+          if (iw + 3 * stride_w < in_w && taps_w > 0 && taps_h > 0) {
+            const int32_t u3 = u + 3 * stride_w;
+            const int32_t ow3_hi = min32(out_w - 1, floor_div(u3, stride_w));
+            const int32_t ow3_lo = max32(0, floor_div(u3 - filter_w, stride_w) + 1);
+            if (ow3_hi == ow_hi + 3 && ow3_hi - ow3_lo == ow_hi - ow_lo) pixels = 4;
+          }
+          const float *src = dyrow + ow_hi * out_c;
+          const float *wk = wt8 + (kh_first * filter_w + kw_first) * wt_tap_w;
+          float *out = dxrow + iw * in_c;
+          for (int32_t ci0 = 0; ci0 < in_c; ci0 += 8) {
+            const int32_t channels = in_c - ci0;
+            if (pixels == 4)
+              correlate_block(src, out_c, dy_step_h, dy_step_w, wk + ci0, w_step_h, w_step_w, in_c8, out_c, taps_h,
+                              taps_w, 0, out + ci0, stride_w * in_c, channels, 0, 4);
+            else
+              correlate_block(src, out_c, dy_step_h, dy_step_w, wk + ci0, w_step_h, w_step_w, in_c8, out_c, taps_h,
+                              taps_w, 0, out + ci0, stride_w * in_c, channels, 0, 1);
+          }
+          iw += pixels * stride_w;
+        }
+      }
+    }
+  }
+}
+
+// w [taps, in_c, out_c] -> w8 [taps, in_c, out_c8], zero-padded channels.
+EXPORT(pack_filter)
+void pack_filter(const float *w, float *w8, int32_t rows, int32_t out_c) {
+  const int32_t out_c8 = (out_c + 7) & ~7;
+  for (int32_t r = 0; r < rows; r++) {
+    for (int32_t c = 0; c < out_c8; c++) w8[(int64_t)r * out_c8 + c] = c < out_c ? w[(int64_t)r * out_c + c] : 0.0f;
+  }
+}
+
+// w [taps, in_c, out_c] -> wt8 [taps, out_c, in_c8], transposed per tap, zero-padded channels.
+EXPORT(pack_filter_transposed)
+void pack_filter_transposed(const float *w, float *wt8, int32_t taps, int32_t in_c, int32_t out_c) {
+  const int32_t in_c8 = (in_c + 7) & ~7;
+  for (int32_t t = 0; t < taps; t++) {
+    const float *src = w + (int64_t)t * in_c * out_c;
+    float *dst = wt8 + (int64_t)t * out_c * in_c8;
+    for (int32_t co = 0; co < out_c; co++) {
+      for (int32_t ci = 0; ci < in_c8; ci++) dst[(int64_t)co * in_c8 + ci] = ci < in_c ? src[(int64_t)ci * out_c + co] : 0.0f;
     }
   }
 }
