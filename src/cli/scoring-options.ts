@@ -31,7 +31,7 @@ export function addScoringOptions(command: Command, jsonHelp: string): Command {
       1000,
     )
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_NAMES).default('wasm'))
-    .option('--threads <n>', 'wasm threads (default $CXR_WASM_THREADS or 1)', integerArg(1))
+    .option('--threads <n>', 'wasm threads (default $CXR_WASM_THREADS, else 2)', integerArg(1))
     .option('--cache-dir <dir>', 'decoded-pixel cache (default .cache/pixels or $CXR_CACHE_DIR)')
     .option('--no-cache', 'decode every image, and do not store the result')
     .option('--json', jsonHelp)

@@ -3,6 +3,7 @@
  * and registers Pneumoscope's own kernels for the gradients the stock wasm backend lacks or runs slowly.
  */
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -25,16 +26,23 @@ export interface EngineOptions {
    */
   fastBatchNorm?: boolean;
   /**
-   * Threads for the wasm backend (XNNPACK's pool, the calling thread included). Default: the CXR_WASM_THREADS
-   * environment variable, else 1. More than 1 uses TF.js's threaded SIMD build (see threads.ts).
+   * Threads for the wasm backend. Default: the CXR_WASM_THREADS environment variable, else DEFAULT_THREADS.
+   * More than 1 uses TF.js's threaded SIMD build (XNNPACK's pool, the calling thread included; threads.ts) for
+   * inference, and as many data-parallel replicas for training (parallel/trainer.ts).
    */
   threads?: number;
 }
 
+/**
+ * Threads when nobody asks: two, or one on a single-core machine. Two threads win everywhere measured on two
+ * cores (training about 1.8x, inference about 1.7x one thread: docs/engine.md); more than two is untested.
+ */
+export const DEFAULT_THREADS = Math.min(2, os.availableParallelism());
+
 /** The thread count asked for by the options or the environment. */
 export function requestedThreads(options: EngineOptions = {}): number {
   const fromEnv = process.env.CXR_WASM_THREADS;
-  const threads = options.threads ?? (fromEnv ? Number(fromEnv) : 1);
+  const threads = options.threads ?? (fromEnv ? Number(fromEnv) : DEFAULT_THREADS);
   if (!Number.isInteger(threads) || threads < 1) {
     throw new Error(`wasm threads must be a positive integer, got ${options.threads ?? fromEnv}`);
   }

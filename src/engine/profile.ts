@@ -35,8 +35,11 @@ function shapesOf(inputs: Record<string, tf.TensorInfo | undefined>): string {
     .join(' ');
 }
 
-/** Runs `fn` with every kernel of the active backend timed; returns its result and the timings. */
-export function profileKernels<T>(fn: () => T): { result: T; profile: KernelProfile } {
+/**
+ * Starts timing every kernel of the active backend; `stop()` restores the kernels and returns the timings. One
+ * profile at a time per thread.
+ */
+export function startKernelProfile(): { stop(): KernelProfile } {
   const configs = tf.getKernelsForBackend(tf.getBackend());
   const originals = configs.map((c) => c.kernelFunc);
   const table = new Map<string, KernelTiming>();
@@ -63,18 +66,30 @@ export function profileKernels<T>(fn: () => T): { result: T; profile: KernelProf
     };
   });
   const started = performance.now();
+  return {
+    stop() {
+      configs.forEach((config, i) => {
+        config.kernelFunc = originals[i];
+      });
+      const wallMs = performance.now() - started;
+      const timings = [...table.values()].sort((a, b) => b.selfMs - a.selfMs);
+      const kernelMs = timings.reduce((sum, t) => sum + t.selfMs, 0);
+      return { wallMs, kernelMs, timings };
+    },
+  };
+}
+
+/** Runs `fn` with every kernel of the active backend timed; returns its result and the timings. */
+export function profileKernels<T>(fn: () => T): { result: T; profile: KernelProfile } {
+  const session = startKernelProfile();
   let result: T;
   try {
     result = fn();
-  } finally {
-    configs.forEach((config, i) => {
-      config.kernelFunc = originals[i];
-    });
+  } catch (error) {
+    session.stop();
+    throw error;
   }
-  const wallMs = performance.now() - started;
-  const timings = [...table.values()].sort((a, b) => b.selfMs - a.selfMs);
-  const kernelMs = timings.reduce((sum, t) => sum + t.selfMs, 0);
-  return { result, profile: { wallMs, kernelMs, timings } };
+  return { result, profile: session.stop() };
 }
 
 /** Timings summed per kernel name (all shapes together), largest first. */

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { withSeededMathRandom } from '../train/random.ts';
+import { withSeededMathRandom } from '../core/random.ts';
 import { activeCollective } from './parallel/collective.ts';
 
 /** Mean of w * BCE(y, p) with p clipped to [epsilon, 1 - epsilon] (as Keras does for a sigmoid output). */

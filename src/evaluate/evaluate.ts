@@ -21,7 +21,7 @@ export interface EvaluateOptions {
   split?: SplitName;
   batchSize?: number;
   backend?: BackendName;
-  /** wasm threads (default: $CXR_WASM_THREADS or 1). */
+  /** wasm threads (default: $CXR_WASM_THREADS, else 2). */
   threads?: number;
   cacheDir?: string | null;
   /** Run the input gate's learned check when the model has one (default true; --no-gate turns it off). */

@@ -19,6 +19,8 @@ export const PRECISE_BN_BATCHES = 20;
 /** The mutable part of tfjs-layers' BatchNormalization that this module drives. */
 interface MomentumLayer {
   momentum: number;
+  movingMean: tfl.LayerVariable;
+  movingVariance: tfl.LayerVariable;
 }
 
 function batchNormLayers(model: tfl.LayersModel): (tfl.layers.Layer & MomentumLayer)[] {
@@ -29,7 +31,10 @@ function batchNormLayers(model: tfl.LayersModel): (tfl.layers.Layer & MomentumLa
 /**
  * Replaces the moving statistics with averages over `batches` batches of `pixels` (a seeded, fixed choice of
  * images; all of them when there are fewer). Momentum k/(k+1) at batch k turns each layer's moving-average
- * update into a running mean. Returns false (and does nothing) for models without batch norm.
+ * update into a running mean. The statistics start from zero, where the first update (momentum 0) stores the
+ * batch's exactly: the result is a function of the weights and the images alone, whatever statistics training
+ * left behind (those differ between one thread and data-parallel replicas, and between an uninterrupted and a
+ * resumed run). Returns false (and does nothing) for models without batch norm.
  */
 export function recomputeBatchNormStatistics(options: {
   model: tfl.LayersModel;
@@ -52,6 +57,13 @@ export function recomputeBatchNormStatistics(options: {
   for (let k = 0; k < images; k++)
     chosen.set(pixels.subarray(order[k] * area, (order[k] + 1) * area), k * area);
   const saved = layers.map((l) => l.momentum);
+  for (const layer of layers) {
+    for (const variable of [layer.movingMean, layer.movingVariance]) {
+      tf.tidy(() => {
+        variable.write(tf.zerosLike(variable.read()));
+      });
+    }
+  }
   try {
     for (let b = 0, start = 0; start < images; b++, start += batchSize) {
       for (const layer of layers) layer.momentum = b / (b + 1);

@@ -18,7 +18,7 @@ export interface ServeOptions {
   /** 0 picks a free port. */
   port: number;
   backend?: BackendName;
-  /** WASM threads for inference (default: CXR_WASM_THREADS, else 1). */
+  /** WASM threads for inference (default: CXR_WASM_THREADS, else 2). */
   threads?: number;
   limits?: Partial<ServerLimits>;
   logger?: FastifyServerOptions['logger'];

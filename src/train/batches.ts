@@ -1,8 +1,9 @@
 /**
- * Training batches from packed pixels: images are gathered by index into one reusable byte buffer, optionally
- * augmented there, and turned into a single float32 tensor per batch.
+ * Training batches from packed pixels: images are gathered by index into one reusable byte buffer and optionally
+ * augmented there; the trainer (src/engine/parallel/trainer.ts) turns them into tensors, in this thread or in
+ * its replicas.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type { RawBatch } from '../engine/parallel/trainer.ts';
 
 /** A labelled set of images at one size, as training sees it. */
 export interface PixelSet {
@@ -36,14 +37,12 @@ export function balancedClassWeights(labels: Uint8Array): [number, number] {
   return [labels.length / (2 * negatives), labels.length / (2 * positives)];
 }
 
-/** The tensors of one training batch. */
-export interface TrainingBatch {
-  x: tf.Tensor4D;
-  /** Labels, [n, 1]. */
-  y: tf.Tensor2D;
-  /** Per-sample loss weights, [n, 1]. */
-  weights: tf.Tensor2D;
+/** One training batch: the trainer's input plus the labels as bytes (for training metrics). */
+export interface TrainingBatch extends RawBatch {
+  /** 0 = NORMAL, 1 = PNEUMONIA, one per image. */
   labels: Uint8Array;
+  /** Per-sample loss weights (the class weights). */
+  weights: Float32Array;
 }
 
 /** Reusable buffers for building batches of up to `batchSize` images. */
@@ -62,7 +61,10 @@ export class BatchBuilder {
     this.bytes = new Uint8Array(batchSize * this.area);
   }
 
-  /** Builds the batch of images `indices` (caller disposes the tensors), augmented with `seed`. */
+  /**
+   * Builds the batch of images `indices`, augmented with `seed`. Its pixels live in this builder's buffer: hand
+   * the batch to the trainer (which copies it) before building the next one.
+   */
   build(indices: ArrayLike<number>, seed: number): TrainingBatch {
     const n = indices.length;
     const labels = new Uint8Array(n);
@@ -75,11 +77,6 @@ export class BatchBuilder {
     }
     const batch = this.bytes.subarray(0, n * this.area);
     this.augment?.({ pixels: batch, count: n, imageSize: this.imageSize, seed });
-    return {
-      x: tf.tensor4d(Float32Array.from(batch), [n, this.imageSize, this.imageSize, 1]),
-      y: tf.tensor2d(Float32Array.from(labels), [n, 1]),
-      weights: tf.tensor2d(weights, [n, 1]),
-      labels,
-    };
+    return { pixels: batch, labels, weights };
   }
 }

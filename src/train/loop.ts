@@ -5,6 +5,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { deriveSeed, seededPermutation } from '../core/random.ts';
+import type { Trainer } from '../engine/parallel/trainer.ts';
 import { PROBABILITY_EPS } from '../metrics/calibration.ts';
 import { confusionAt, ratesFrom } from '../metrics/confusion.ts';
 import { orNaN } from '../metrics/errors.ts';
@@ -13,7 +14,6 @@ import { recomputeBatchNormStatistics } from '../model/batchnorm-stats.ts';
 import { predictRawProbabilities } from '../model/infer.ts';
 import { type BatchAugment, BatchBuilder, balancedClassWeights, type PixelSet } from './batches.ts';
 import { type LearningRateSchedule, learningRateAt } from './schedule.ts';
-import { trainStep } from './step.ts';
 
 /** The numbers of one finished epoch (one entry of history.json). */
 export interface EpochRecord {
@@ -108,8 +108,11 @@ export interface TrainingHooks {
 }
 
 export interface RunTrainingOptions {
+  /** The model and optimiser that validation, hooks and checkpoints see (brought up to date after each epoch). */
   model: tfl.LayersModel;
   optimizer: tf.Optimizer;
+  /** Runs the optimiser steps: in this thread, or split over replicas in worker threads. */
+  trainer: Trainer;
   train: PixelSet;
   val: PixelSet;
   settings: LoopSettings;
@@ -117,6 +120,42 @@ export interface RunTrainingOptions {
   state: TrainingState;
   hooks?: TrainingHooks[];
   augment?: BatchAugment;
+  /** Accumulates where the time goes, when given (`cxr bench --profile`). */
+  timings?: EpochTimings;
+}
+
+/** Wall-clock milliseconds spent in each part of the epochs run, accumulated. */
+export interface EpochTimings {
+  /** Gathering and augmenting batches (with replicas, this overlaps their steps). */
+  build: number;
+  /** Waiting for the optimiser steps. */
+  step: number;
+  /** Batch-end hooks (progress) and yielding to the event loop between steps. */
+  batchEnd: number;
+  /** Bringing the main-thread model up to date after the epoch's steps. */
+  sync: number;
+  preciseBn: number;
+  validation: number;
+  /** Epoch-end hooks (checkpoints, best weights, logs). */
+  epochEnd: number;
+}
+
+export function emptyTimings(): EpochTimings {
+  return { build: 0, step: 0, batchEnd: 0, sync: 0, preciseBn: 0, validation: 0, epochEnd: 0 };
+}
+
+/** Runs `fn`, adding its wall-clock time to `timings[part]` when timings are kept. */
+async function timed<T>(
+  timings: EpochTimings | undefined,
+  part: keyof EpochTimings,
+  fn: () => T,
+): Promise<Awaited<T>> {
+  const started = performance.now();
+  try {
+    return await fn();
+  } finally {
+    if (timings) timings[part] += performance.now() - started;
+  }
 }
 
 /** Two AUCs closer than this count as equal; the validation loss decides then. */
@@ -172,7 +211,7 @@ interface EpochTrainResult {
 }
 
 async function trainOneEpoch(options: RunTrainingOptions, epoch: number): Promise<EpochTrainResult> {
-  const { model, optimizer, train, settings } = options;
+  const { trainer, train, settings } = options;
   const count = train.labels.length;
   const batches = stepsPerEpoch(count, settings.batchSize);
   const schedule = scheduleFor(settings, count);
@@ -180,49 +219,52 @@ async function trainOneEpoch(options: RunTrainingOptions, epoch: number): Promis
   const builder = new BatchBuilder(train, settings.imageSize, settings.batchSize, weights, options.augment);
   const order = seededPermutation(count, deriveSeed(settings.seed, 'shuffle', epoch));
   const used = Math.min(count, batches * settings.batchSize);
+  const build = (b: number) => {
+    const started = performance.now();
+    const batch = builder.build(
+      order.subarray(b * settings.batchSize, Math.min(used, (b + 1) * settings.batchSize)),
+      deriveSeed(settings.seed, 'augment', epoch, b),
+    );
+    if (options.timings) options.timings.build += performance.now() - started;
+    return batch;
+  };
   const seenLabels = new Uint8Array(used);
   const seenProbabilities = new Float32Array(used);
   let lossSum = 0;
   let learningRate = 0;
   const started = performance.now();
+  let batch = build(0);
   for (let b = 0; b < batches; b++) {
-    const indices = order.subarray(b * settings.batchSize, Math.min(used, (b + 1) * settings.batchSize));
-    const batch = builder.build(indices, deriveSeed(settings.seed, 'augment', epoch, b));
     learningRate = learningRateAt(schedule, (epoch - 1) * batches + b);
-    try {
-      const step = trainStep({
-        model,
-        optimizer,
-        batch,
-        learningRate,
-        seed: deriveSeed(settings.seed, 'dropout', epoch, b),
-      });
-      if (!Number.isFinite(step.loss)) {
-        throw new Error(`training diverged: loss is ${step.loss} at epoch ${epoch}, batch ${b + 1}`);
+    const pending = trainer.step(batch, learningRate, deriveSeed(settings.seed, 'dropout', epoch, b));
+    const labels = batch.labels;
+    // The trainer has copied the batch: build the next one while replicas train on this one.
+    if (b + 1 < batches) batch = build(b + 1);
+    const step = await timed(options.timings, 'step', () => pending);
+    if (!Number.isFinite(step.loss)) {
+      throw new Error(`training diverged: loss is ${step.loss} at epoch ${epoch}, batch ${b + 1}`);
+    }
+    lossSum += step.loss;
+    seenLabels.set(labels, b * settings.batchSize);
+    seenProbabilities.set(step.probabilities, b * settings.batchSize);
+    await timed(options.timings, 'batchEnd', async () => {
+      const seconds = (performance.now() - started) / 1000;
+      const images = Math.min(used, (b + 1) * settings.batchSize);
+      for (const hook of options.hooks ?? []) {
+        hook.onBatchEnd?.({
+          epoch,
+          epochs: settings.epochs,
+          batch: b + 1,
+          batches,
+          loss: lossSum / (b + 1),
+          imagesPerSecond: images / Math.max(seconds, 1e-9),
+        });
       }
-      lossSum += step.loss;
-      seenLabels.set(batch.labels, b * settings.batchSize);
-      seenProbabilities.set(step.probabilities, b * settings.batchSize);
-    } finally {
-      batch.x.dispose();
-      batch.y.dispose();
-      batch.weights.dispose();
-    }
-    const seconds = (performance.now() - started) / 1000;
-    const images = Math.min(used, (b + 1) * settings.batchSize);
-    for (const hook of options.hooks ?? []) {
-      hook.onBatchEnd?.({
-        epoch,
-        epochs: settings.epochs,
-        batch: b + 1,
-        batches,
-        loss: lossSum / (b + 1),
-        imagesPerSecond: images / Math.max(seconds, 1e-9),
-      });
-    }
-    // Let timers and signal handlers run between steps (each step is one long synchronous call).
-    await new Promise((resolve) => setImmediate(resolve));
+      // Let timers and signal handlers run between steps (a step in this thread is one long synchronous call).
+      await new Promise((resolve) => setImmediate(resolve));
+    });
   }
+  await timed(options.timings, 'sync', () => trainer.sync());
   return {
     loss: lossSum / batches,
     accuracy: accuracyAtHalf(seenLabels, seenProbabilities),
@@ -239,17 +281,21 @@ export async function runTraining(options: RunTrainingOptions): Promise<Training
   for (let epoch = state.epochsDone + 1; epoch <= settings.epochs && state.stopReason === null; epoch++) {
     const started = performance.now();
     const trained = await trainOneEpoch(options, epoch);
-    recomputeBatchNormStatistics({
-      model,
-      pixels: options.train.pixels,
-      imageSize: settings.imageSize,
-      batchSize: settings.batchSize,
-      seed: deriveSeed(settings.seed, epoch),
-    });
-    const valProbabilities = await predictRawProbabilities(model, val.pixels, {
-      imageSize: settings.imageSize,
-      batchSize: settings.evalBatchSize,
-    });
+    await timed(options.timings, 'preciseBn', () =>
+      recomputeBatchNormStatistics({
+        model,
+        pixels: options.train.pixels,
+        imageSize: settings.imageSize,
+        batchSize: settings.batchSize,
+        seed: deriveSeed(settings.seed, epoch),
+      }),
+    );
+    const valProbabilities = await timed(options.timings, 'validation', () =>
+      predictRawProbabilities(model, val.pixels, {
+        imageSize: settings.imageSize,
+        batchSize: settings.evalBatchSize,
+      }),
+    );
     const record: EpochRecord = {
       epoch,
       learningRate: trained.learningRate,
@@ -267,9 +313,11 @@ export async function runTraining(options: RunTrainingOptions): Promise<Training
     state.history.push(record);
     state.epochsDone = epoch;
     state.trainingSeconds += record.seconds;
-    for (const hook of options.hooks ?? []) {
-      await hook.onEpochEnd?.({ record, state, improved, model, optimizer: options.optimizer });
-    }
+    await timed(options.timings, 'epochEnd', async () => {
+      for (const hook of options.hooks ?? []) {
+        await hook.onEpochEnd?.({ record, state, improved, model, optimizer: options.optimizer });
+      }
+    });
   }
   return state;
 }

@@ -11,9 +11,10 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ProgressCallback } from '../core/progress.ts';
 import { deriveSeed, withSeededMathRandom } from '../core/random.ts';
 import { createAugmenter } from '../data/augment.ts';
-import { type BackendName, initEngine } from '../engine/backend.ts';
+import { type BackendName, engineThreads, initEngine } from '../engine/backend.ts';
+import { createTrainer } from '../engine/parallel/trainer.ts';
 import { fitGate } from '../gate/fit.ts';
-import { fitTemperature, probabilityToLogit } from '../metrics/calibration.ts';
+import { fitTemperature, PROBABILITY_EPS, probabilityToLogit } from '../metrics/calibration.ts';
 import { thresholdRuleByName } from '../metrics/threshold.ts';
 import { createModel } from '../model/architectures.ts';
 import { renderModelCard } from '../model/card.ts';
@@ -72,7 +73,7 @@ export interface TrainOptions {
   config?: Partial<TrainConfig>;
   resume?: boolean;
   backend?: BackendName;
-  /** wasm threads (default: $CXR_WASM_THREADS or 1). A resumed run should use the same count. */
+  /** wasm threads = data-parallel replicas (default: $CXR_WASM_THREADS, else 2). A resumed run should use the same count. */
   threads?: number;
   cacheDir?: string | null;
   /** Keep checkpoints/ after a successful run (default: removed, the saved model supersedes them). */
@@ -287,31 +288,47 @@ function trainingHooks(run: Run, member: MemberRun): TrainingHooks[] {
   ];
 }
 
-/** Step 2: the epoch loop of one member, from its first (or next) epoch to the last or an early stop. */
+/**
+ * Step 2: the epoch loop of one member, from its first (or next) epoch to the last or an early stop. With more
+ * than one wasm thread, the steps run on that many data-parallel replicas (src/engine/parallel).
+ */
 async function fit(run: Run, member: MemberRun): Promise<void> {
   const { data } = run;
   const { config, model } = member;
-  await runTraining({
+  const trainer = await createTrainer({
     model,
     optimizer: member.optimizer,
-    train: data.train,
-    val: data.val,
-    settings: {
-      epochs: config.epochs,
-      batchSize: config.batchSize,
-      imageSize: config.imageSize,
-      seed: config.seed,
-      monitor: config.monitor,
-      schedule: {
-        base: config.learningRate,
-        warmupEpochs: config.warmupEpochs,
-        finalFactor: config.finalLearningRateFactor,
-      },
-    },
-    state: member.state,
-    hooks: [...trainingHooks(run, member), ...(run.options.hooks ?? [])],
-    augment: augmenterFor(config),
+    replicas: run.backend === 'wasm' ? engineThreads() : 1,
+    imageSize: config.imageSize,
+    batchSize: config.batchSize,
+    epsilon: PROBABILITY_EPS,
   });
+  try {
+    await runTraining({
+      model,
+      optimizer: member.optimizer,
+      trainer,
+      train: data.train,
+      val: data.val,
+      settings: {
+        epochs: config.epochs,
+        batchSize: config.batchSize,
+        imageSize: config.imageSize,
+        seed: config.seed,
+        monitor: config.monitor,
+        schedule: {
+          base: config.learningRate,
+          warmupEpochs: config.warmupEpochs,
+          finalFactor: config.finalLearningRateFactor,
+        },
+      },
+      state: member.state,
+      hooks: [...trainingHooks(run, member), ...(run.options.hooks ?? [])],
+      augment: augmenterFor(config),
+    });
+  } finally {
+    await trainer.dispose();
+  }
   if (member.state.stopReason) run.reporter.log?.(member.state.stopReason);
 }
 
@@ -485,7 +502,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
 }
 
 /** The training loop's augmentation hook for `config`, or undefined without augmentation. */
-function augmenterFor(config: TrainConfig) {
+export function augmenterFor(config: TrainConfig) {
   const settings = trainingAugmentation(config);
   return settings
     ? createAugmenter({ ...settings, seed: deriveSeed(config.seed, 'augmenter') }).inPlace

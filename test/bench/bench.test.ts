@@ -10,19 +10,22 @@ before(async () => {
 });
 
 describe('bench', () => {
-  it('measures predict and train throughput without leaking tensors', () => {
-    const before = tf.memory().numTensors;
-    const result = measureThroughput({
-      architecture: 'reference-cnn',
-      imageSize: 16,
-      batchSize: 4,
-      steps: 1,
-      warmupSteps: 1,
-    });
-    assert.equal(tf.memory().numTensors, before);
-    assert.equal(result.batchSize, 4);
-    for (const rate of [result.predictImagesPerSec, result.trainImagesPerSec]) {
-      assert.ok(Number.isFinite(rate) && rate > 0, `rate ${rate}`);
+  it('measures predict and train throughput on one thread and two replicas without leaking tensors', async () => {
+    for (const replicas of [1, 2]) {
+      const before = tf.memory().numTensors;
+      const result = await measureThroughput({
+        architecture: 'reference-cnn',
+        imageSize: 16,
+        batchSize: 4,
+        steps: 1,
+        warmupSteps: 1,
+        replicas,
+      });
+      assert.equal(tf.memory().numTensors, before);
+      assert.equal(result.batchSize, 4);
+      for (const rate of [result.predictImagesPerSec, result.trainImagesPerSec]) {
+        assert.ok(Number.isFinite(rate) && rate > 0, `rate ${rate}`);
+      }
     }
   });
 

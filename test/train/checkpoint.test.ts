@@ -5,6 +5,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../../src/engine/backend.ts';
+import { trainStep } from '../../src/engine/train-step.ts';
+import { PROBABILITY_EPS } from '../../src/metrics/calibration.ts';
 import {
   readCheckpoint,
   restoreCheckpoint,
@@ -14,7 +16,6 @@ import {
 import { resolveTrainConfig } from '../../src/train/config.ts';
 import { BestWeights, earlyStopping } from '../../src/train/hooks.ts';
 import { type EpochContext, type EpochRecord, initialTrainingState, isBetter } from '../../src/train/loop.ts';
-import { trainStep } from '../../src/train/step.ts';
 import { createSeededModel } from '../../src/train/train.ts';
 
 const config = resolveTrainConfig({ imageSize: 16, architecture: 'reference-cnn' });
@@ -31,9 +32,8 @@ function step(model: ReturnType<typeof createSeededModel>, optimizer: tf.Optimiz
     x: tf.randomUniform([4, 16, 16, 1], 0, 255, 'float32', seed) as tf.Tensor4D,
     y: tf.tensor2d([0, 1, 0, 1], [4, 1]),
     weights: tf.ones([4, 1]) as tf.Tensor2D,
-    labels: Uint8Array.from([0, 1, 0, 1]),
   }));
-  const result = trainStep({ model, optimizer, batch, learningRate: 1e-2, seed });
+  const result = trainStep({ model, optimizer, batch, learningRate: 1e-2, seed, epsilon: PROBABILITY_EPS });
   tf.dispose([batch.x, batch.y, batch.weights]);
   return result.loss;
 }

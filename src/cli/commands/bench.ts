@@ -1,46 +1,61 @@
-/** `cxr bench`: training and inference throughput of the engine, and of the data pipeline. */
-import type { Command } from 'commander';
+/** `cxr bench`: training and inference throughput of the engine and of the data pipeline; `--profile`: a training epoch. */
+import { type Command, InvalidArgumentError } from 'commander';
 import { type BenchReport, runBench } from '../../bench/run.ts';
-import { BACKEND_NAMES, type BackendName } from '../../engine/backend.ts';
+import { BACKEND_NAMES, type BackendName, initEngine } from '../../engine/backend.ts';
+import { profileTrainingEpoch } from '../../train/profile.ts';
 import { CliError } from '../errors.ts';
+import { alignRows } from '../table.ts';
+import { formatEpochProfile } from './bench-profile.ts';
 
 interface BenchCommandOptions {
   json?: boolean;
   backend: string;
   quick?: boolean;
-  threads?: string;
+  threads?: number[];
   images?: string;
+  profile?: boolean;
 }
 
 function formatTable(report: BenchReport): string {
   const rows = [
-    ['model', 'size', 'batch', 'predict img/s', 'train img/s'],
-    ...[report.reference, report.default].map((m) => [
-      m.architecture,
-      String(m.imageSize),
-      String(m.batchSize),
-      m.predictImagesPerSec.toFixed(1),
-      m.trainImagesPerSec.toFixed(1),
-    ]),
+    ['model', 'size', 'batch', 'threads', 'predict img/s', 'train img/s'],
+    ...[report.reference, report.default].flatMap((m) =>
+      m.byThreads.map((t) => [
+        m.architecture,
+        String(m.imageSize),
+        String(m.batchSize),
+        String(t.threads),
+        t.predictImagesPerSec.toFixed(1),
+        t.trainImagesPerSec.toFixed(1),
+      ]),
+    ),
   ];
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const lines = rows.map((r) =>
-    r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '),
-  );
   const p = report.pipeline;
   const pipeline =
     p.imagesPerSec === null
       ? `pipeline: skipped (${p.note})`
       : `pipeline: ${p.imagesPerSec.toFixed(1)} img/s decode + augment (${p.images} images from ${p.source})`;
-  return [`backend ${report.backend}, ${report.threads} thread(s)`, ...lines, pipeline].join('\n');
+  return [`backend ${report.backend}`, ...alignRows(rows), pipeline].join('\n');
 }
 
-function parseThreads(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const threads = Number(value);
-  if (!Number.isInteger(threads) || threads < 1)
-    throw new CliError(`--threads must be a positive integer, got "${value}"`);
-  return threads;
+/** "1,2" -> [1, 2]. */
+function threadCounts(value: string): number[] {
+  const counts = value.split(',').map((part) => Number(part.trim()));
+  if (counts.length === 0 || counts.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new InvalidArgumentError('expected positive integers separated by commas, e.g. 1,2');
+  }
+  return counts;
+}
+
+async function runProfile(options: BenchCommandOptions): Promise<void> {
+  if (options.threads && options.threads.length > 1) {
+    throw new CliError('--profile runs at one thread count: give --threads a single number');
+  }
+  await initEngine({ backend: options.backend as BackendName, threads: options.threads?.[0] });
+  const profile = await profileTrainingEpoch(
+    options.quick ? { trainImages: 256, valImages: 64, bareSteps: 2 } : {},
+  );
+  process.stdout.write(options.json ? `${JSON.stringify(profile)}\n` : `${formatEpochProfile(profile)}\n`);
 }
 
 export function registerBenchCommand(program: Command): void {
@@ -48,26 +63,34 @@ export function registerBenchCommand(program: Command): void {
     .command('bench')
     .description(
       'Measure throughput: the reference CNN (128 px) and the default model, inference and training images/s ' +
-        'at batch 32 after warm-up, and the data pipeline (decode + augment). Compare with PyTorch in the same ' +
-        'session: /usr/bin/python3 ../shared/bench/torch_reference_cnn.py 128 1',
+        'at batch 32 after warm-up, on 1 and 2 threads, and the data pipeline (decode + augment). Compare with ' +
+        'PyTorch in the same session: /usr/bin/python3 ../shared/bench/torch_reference_cnn.py 128 1 ' +
+        '(or run src/bench/compare-with-torch.sh). --profile instead times one training epoch of the default ' +
+        'model part by part and kernel by kernel.',
     )
     .option('--json', 'print the results as JSON')
     .option('--backend <name>', `TF.js backend: ${BACKEND_NAMES.join(' or ')}`, 'wasm')
-    .option('--threads <n>', 'wasm threads (default: $CXR_WASM_THREADS, else 1)')
+    .option(
+      '--threads <list>',
+      'thread counts to measure, e.g. 1,2 (default 1,2; --profile: one count)',
+      threadCounts,
+    )
     .option('--quick', 'fewer repetitions and images (a smoke run, not a measurement)')
     .option(
       '--images <dir>',
       'folder of images for the pipeline measurement (default: the training set, else fixtures)',
     )
+    .option('--profile', 'profile one training epoch of the default model (parts and kernels)')
     .action(async (options: BenchCommandOptions) => {
       if (!BACKEND_NAMES.includes(options.backend as BackendName)) {
         throw new CliError(
           `unknown backend "${options.backend}"; choose one of: ${BACKEND_NAMES.join(', ')}`,
         );
       }
+      if (options.profile) return runProfile(options);
       const report = await runBench({
         backend: options.backend as BackendName,
-        threads: parseThreads(options.threads),
+        threads: options.threads,
         quick: options.quick,
         imageDirs: options.images ? [options.images] : undefined,
         onStage:

@@ -283,7 +283,11 @@ export function registerTrainCommand(program: Command): void {
     .option('--resume', 'continue the interrupted run in MODEL_DIR/checkpoints (its settings are kept)')
     .option('--force', 'replace the model already in MODEL_DIR (refused without it)')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_NAMES).default('wasm'))
-    .option('--threads <n>', 'wasm threads (default $CXR_WASM_THREADS or 1)', integerArg(1))
+    .option(
+      '--threads <n>',
+      'wasm threads, one data-parallel replica each (default $CXR_WASM_THREADS, else 2)',
+      integerArg(1),
+    )
     .option('--cache-dir <dir>', 'decoded-pixel cache (default .cache/pixels or $CXR_CACHE_DIR)')
     .option('--no-cache', 'decode every image, and do not store the result')
     .option('--keep-checkpoints', 'keep MODEL_DIR/checkpoints after the run finishes')

@@ -25,6 +25,7 @@ import { heapAddress, simdKernels } from '../simd/index.ts';
 /** Whether the backend runs XNNPACK on one thread (the direct kernels then win everywhere). */
 export function singleThreaded(backend: BackendWasm): boolean {
   const bindings = (backend.wasm as unknown as { tfjs: { getThreadsCount?: () => number } }).tfjs;
+  if (process.env.CXR_STOCK_CONV) return false;
   return (bindings.getThreadsCount?.() ?? 1) <= 1;
 }
 

@@ -51,6 +51,11 @@ export interface WriteStateRequest {
   optimizer: OptimizerState;
 }
 
+/** Starts or stops timing the replica's kernels (../profile.ts); stop answers with the KernelProfile. */
+export interface ProfileRequest {
+  kind: 'profile-start' | 'profile-stop';
+}
+
 /** Live tensors and backend buffers of the replica (leak checks). */
 export interface MemoryRequest {
   kind: 'memory';
@@ -66,6 +71,7 @@ export type Request =
   | ReadStateRequest
   | WriteStateRequest
   | MemoryRequest
+  | ProfileRequest
   | DisposeRequest;
 
 export interface MemoryReply {

@@ -7,8 +7,9 @@
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { deriveSeed } from '../../train/random.ts';
+import { deriveSeed } from '../../core/random.ts';
 import { initEngine } from '../backend.ts';
+import { type KernelProfile, startKernelProfile } from '../profile.ts';
 import { idleStep, trainStep } from '../train-step.ts';
 import { Collective, withCollective } from './collective.ts';
 import {
@@ -38,6 +39,8 @@ interface Replica {
 }
 
 let replica: Replica | null = null;
+/** The kernel profile being taken, and the time spent in steps since it started (its wall time). */
+let profile: { session: { stop(): KernelProfile }; stepMs: number } | null = null;
 
 function current(): Replica {
   if (!replica) throw new Error('replica used before init');
@@ -102,8 +105,12 @@ async function handle(request: Request): Promise<unknown> {
   switch (request.kind) {
     case 'init':
       return init(request);
-    case 'step':
-      return step(request);
+    case 'step': {
+      const started = performance.now();
+      const reply = step(request);
+      if (profile) profile.stepMs += performance.now() - started;
+      return reply;
+    }
     case 'read-state': {
       const { model, optimizer } = current();
       const state: StateReply = {
@@ -117,6 +124,16 @@ async function handle(request: Request): Promise<unknown> {
       writeModelWeights(model, request.weights);
       await writeOptimizerState(optimizer, request.optimizer);
       return undefined;
+    }
+    case 'profile-start':
+      profile?.session.stop();
+      profile = { session: startKernelProfile(), stepMs: 0 };
+      return undefined;
+    case 'profile-stop': {
+      // Only the steps count: the time between them is the coordinator's, not this replica's.
+      const result = profile ? { ...profile.session.stop(), wallMs: profile.stepMs } : null;
+      profile = null;
+      return result;
     }
     case 'memory': {
       const memory: MemoryReply = {

@@ -10,9 +10,11 @@
  * the JavaScript between them), with one exchange per batch-norm pass and one per step: on two cores it trains
  * ~1.8x as fast as one thread, where TF.js's threaded build reaches ~1.3x (docs/engine.md).
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { startTsWorker } from '../../core/ts-worker.ts';
+import type { KernelProfile } from '../profile.ts';
 import { type StepResult, trainStep } from '../train-step.ts';
 import { createCollectiveBuffers } from './collective.ts';
 import {
@@ -39,7 +41,10 @@ export interface RawBatch {
 
 export interface Trainer {
   readonly replicas: number;
-  /** One optimiser step on `batch` at this learning rate; `seed` makes its random draws (dropout) reproducible. */
+  /**
+   * One optimiser step on `batch` at this learning rate; `seed` makes its random draws (dropout) reproducible.
+   * The batch is read before `step` returns, so its buffers may be reused for the next batch right away.
+   */
   step(batch: RawBatch, learningRate: number, seed: number): Promise<StepResult>;
   /** Brings the model and optimiser given to createTrainer up to date with the trained state. */
   sync(): Promise<void>;
@@ -47,6 +52,12 @@ export interface Trainer {
   reload(): Promise<void>;
   /** Live tensors and backend buffers of each replica (this thread's for a local trainer), for leak checks. */
   memory(): Promise<MemoryReply[]>;
+  /**
+   * Starts timing the kernels of replica 0 (../profile.ts); `stopProfile` returns them. A local trainer has no
+   * replica (its kernels run in this thread, where the caller can profile them): null.
+   */
+  startProfile(): Promise<void>;
+  stopProfile(): Promise<KernelProfile | null>;
   dispose(): Promise<void>;
 }
 
@@ -95,6 +106,10 @@ class LocalTrainer implements Trainer {
   async reload(): Promise<void> {}
   async memory(): Promise<MemoryReply[]> {
     return [{ tensors: tf.memory().numTensors, buffers: tf.engine().backend.numDataIds() }];
+  }
+  async startProfile(): Promise<void> {}
+  async stopProfile(): Promise<KernelProfile | null> {
+    return null;
   }
   async dispose(): Promise<void> {}
 }
@@ -180,8 +195,8 @@ class DataParallelTrainer implements Trainer {
     const topology = model.toJSON(null, false);
     const weights = readModelWeights(model);
     const optimizerState = await readOptimizerState(optimizer);
-    const entry = new URL('./replica-entry.mjs', import.meta.url);
-    const workers = Array.from({ length: replicas }, () => new ReplicaWorker(new Worker(entry)));
+    const replica = new URL('./replica.ts', import.meta.url);
+    const workers = Array.from({ length: replicas }, () => new ReplicaWorker(startTsWorker(replica)));
     const trainer = new DataParallelTrainer(options, workers, batches);
     try {
       await Promise.all(
@@ -256,6 +271,14 @@ class DataParallelTrainer implements Trainer {
 
   memory(): Promise<MemoryReply[]> {
     return Promise.all(this.workers.map((w) => w.request<MemoryReply>({ kind: 'memory' })));
+  }
+
+  async startProfile(): Promise<void> {
+    await this.workers[0].request({ kind: 'profile-start' });
+  }
+
+  stopProfile(): Promise<KernelProfile | null> {
+    return this.workers[0].request<KernelProfile | null>({ kind: 'profile-stop' });
   }
 
   async dispose(): Promise<void> {
