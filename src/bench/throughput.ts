@@ -33,7 +33,7 @@ export interface ThroughputResult {
 
 /** Runs `fn` `steps` times after `warmup` untimed runs; returns images per second. */
 async function imagesPerSecond(
-  fn: () => void | Promise<unknown>,
+  fn: () => unknown,
   options: { steps: number; warmup: number; batchSize: number },
 ): Promise<number> {
   for (let i = 0; i < options.warmup; i++) await fn();

@@ -12,6 +12,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { installFastBatchNorm, uninstallFastBatchNorm } from './batch-norm.ts';
+import { installFastConvolution } from './conv-layer.ts';
 import { installReluGradient } from './kernels/relu-grad.ts';
 import { registerThreadedWasmBackend } from './threads.ts';
 
@@ -77,6 +78,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<BackendNa
   if (options.fastBatchNorm === false) uninstallFastBatchNorm();
   else installFastBatchNorm();
   installReluGradient();
+  installFastConvolution();
   if (initialised === backend) return backend;
   if (backend === 'wasm') {
     setWasmPaths(wasmDirectory());

@@ -194,3 +194,51 @@ export function makeFusedConv2dConfig(stock: KernelConfig): KernelConfig {
     kernelFunc: fused as unknown as KernelFunc,
   };
 }
+
+/**
+ * Inputs x, filter and optionally bias; attrs strides and pad (as Conv2D; NHWC, no dilation) and relu. The
+ * training convolution of ../conv-layer.ts: y = conv(x, filter) (+ bias) (ReLU), one pass.
+ */
+export const CONV2D_TRAIN = 'PneumoscopeConv2D';
+
+export interface Conv2DTrainAttrs {
+  strides: [number, number];
+  pad: 'valid' | 'same';
+  relu: boolean;
+}
+
+/** Conv2DInfo for the training convolution's inputs and attrs. */
+function trainInfo(x: TensorInfo, filter: TensorInfo, attrs: Conv2DTrainAttrs): backend_util.Conv2DInfo {
+  return backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+  );
+}
+
+/** Builds the training convolution on wasm, falling back to the stock FusedConv2D on threaded builds. */
+export function makeConv2dTrainConfig(stockFused: KernelConfig): KernelConfig {
+  const train = (
+    args: Args<{ x: TensorInfo; filter: TensorInfo; bias?: TensorInfo }, Conv2DTrainAttrs>,
+  ): TensorInfo => {
+    const { inputs, backend, attrs } = args;
+    const { x, filter, bias } = inputs;
+    if (!singleThreaded(backend)) {
+      const fusedAttrs = {
+        ...attrs,
+        dataFormat: 'NHWC',
+        dilations: 1,
+        activation: attrs.relu ? 'relu' : 'linear',
+      };
+      return stockFused.kernelFunc({
+        inputs,
+        backend,
+        attrs: fusedAttrs,
+      } as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+    }
+    return directConv2d(backend, x, filter, bias ?? null, attrs.relu, trainInfo(x, filter, attrs));
+  };
+  return { kernelName: CONV2D_TRAIN, backendName: 'wasm', kernelFunc: train as unknown as KernelFunc };
+}

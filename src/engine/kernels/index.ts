@@ -18,7 +18,7 @@ import {
 import { makeAddConfig } from './add.ts';
 import { makeBatchMatMulConfig } from './batch-mat-mul.ts';
 import { batchNormGradConfig, batchNormTrainConfig } from './batch-norm-train.ts';
-import { makeConv2dConfig, makeFusedConv2dConfig } from './conv2d.ts';
+import { makeConv2dConfig, makeConv2dTrainConfig, makeFusedConv2dConfig } from './conv2d.ts';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.ts';
 import { makeIdentityConfig } from './identity.ts';
@@ -58,6 +58,7 @@ function pneumoscopeKernels(): KernelConfig[] {
     makeBatchMatMulConfig(stockKernel(BatchMatMul)),
     makeConv2dConfig(stockKernel(Conv2D)),
     makeFusedConv2dConfig(stockKernel(FusedConv2D)),
+    makeConv2dTrainConfig(stockKernel(FusedConv2D)),
   ];
 }
 
