@@ -93,7 +93,7 @@ static inline __attribute__((always_inline)) void filter_grad_pass(
         const v128_t g2 = wasm_v128_load(g + 8), g3 = wasm_v128_load(g + 12);
         const float *xp = xrow + ow * stride_w;
         for (int32_t t = 0; t < TAPS; t++) {
-          const v128_t xv = wasm_f32x4_splat(xp[t]);
+          const v128_t xv = wasm_v128_load32_splat(xp + t);
           acc[t][0] = wasm_f32x4_add(acc[t][0], wasm_f32x4_mul(xv, g0));
           acc[t][1] = wasm_f32x4_add(acc[t][1], wasm_f32x4_mul(xv, g1));
           acc[t][2] = wasm_f32x4_add(acc[t][2], wasm_f32x4_mul(xv, g2));
@@ -164,10 +164,10 @@ void filter_grad(const float *x_grid, const float *dy, float *dw, int32_t batch,
                 const v128_t g0 = wasm_v128_load(g);
                 const v128_t g1 = wasm_v128_load(g + 4);
                 const int32_t o = ow * stride_w;
-                const v128_t v0 = wasm_f32x4_splat(x0[o]);
-                const v128_t v1 = wasm_f32x4_splat(x1[o]);
-                const v128_t v2 = wasm_f32x4_splat(x2[o]);
-                const v128_t v3 = wasm_f32x4_splat(x3[o]);
+                const v128_t v0 = wasm_v128_load32_splat(x0 + o);
+                const v128_t v1 = wasm_v128_load32_splat(x1 + o);
+                const v128_t v2 = wasm_v128_load32_splat(x2 + o);
+                const v128_t v3 = wasm_v128_load32_splat(x3 + o);
                 a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(v0, g0));
                 a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(v0, g1));
                 a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(v1, g0));
