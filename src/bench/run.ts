@@ -24,6 +24,8 @@ export interface BenchOptions {
   quick?: boolean;
   /** Directories searched for pipeline images (default DEFAULT_IMAGE_DIRS). */
   imageDirs?: string[];
+  /** Measure the data pipeline (default true). */
+  pipeline?: boolean;
   /** Called before each stage, e.g. to show what is running. */
   onStage?: (stage: string) => void;
 }
@@ -121,7 +123,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     const { architecture, imageSize, batchSize } = measured[0][i];
     return { architecture, imageSize, batchSize, predictImagesPerSec, trainImagesPerSec, byThreads };
   };
-  options.onStage?.('data pipeline (decode + augment)');
-  const pipeline = await pipelineBench(options, ARCHITECTURES.default.defaultImageSize);
+  let pipeline: PipelineBench = { imagesPerSec: null, images: 0, source: null, note: 'not measured' };
+  if (options.pipeline !== false) {
+    options.onStage?.('data pipeline (decode + augment)');
+    pipeline = await pipelineBench(options, ARCHITECTURES.default.defaultImageSize);
+  }
   return { backend, threads: headline, reference: bench(0), default: bench(1), pipeline };
 }

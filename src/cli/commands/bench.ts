@@ -14,6 +14,7 @@ interface BenchCommandOptions {
   threads?: number[];
   images?: string;
   profile?: boolean;
+  pipeline: boolean;
 }
 
 function formatTable(report: BenchReport): string {
@@ -80,6 +81,7 @@ export function registerBenchCommand(program: Command): void {
       '--images <dir>',
       'folder of images for the pipeline measurement (default: the training set, else fixtures)',
     )
+    .option('--no-pipeline', 'skip the data-pipeline measurement')
     .option('--profile', 'profile one training epoch of the default model (parts and kernels)')
     .action(async (options: BenchCommandOptions) => {
       if (!BACKEND_NAMES.includes(options.backend as BackendName)) {
@@ -93,6 +95,7 @@ export function registerBenchCommand(program: Command): void {
         threads: options.threads,
         quick: options.quick,
         imageDirs: options.images ? [options.images] : undefined,
+        pipeline: options.pipeline,
         onStage:
           options.json || !process.stderr.isTTY
             ? undefined

@@ -7,6 +7,13 @@
 
 #define EXPORT(name) __attribute__((export_name(#name)))
 
+// acc + a * b. With RELAXED (the relaxed-SIMD build), one fused multiply-add where the CPU has one.
+#ifdef RELAXED
+#define MADD(acc, a, b) __builtin_wasm_relaxed_madd_f32x4((a), (b), (acc))
+#else
+#define MADD(acc, a, b) wasm_f32x4_add((acc), wasm_f32x4_mul((a), (b)))
+#endif
+
 // Max-pool gradient for 2x2 windows with stride 2 and no padding (input H = 2*OH, W = 2*OW), NHWC.
 // Each dy value goes to the FIRST maximum of its window in row-major order (TensorFlow's rule; ties are
 // common after ReLU), and every dx element is written, so dx needs no zero fill. rows = N * OH.
@@ -94,10 +101,10 @@ static inline __attribute__((always_inline)) void filter_grad_pass(
         const float *xp = xrow + ow * stride_w;
         for (int32_t t = 0; t < TAPS; t++) {
           const v128_t xv = wasm_v128_load32_splat(xp + t);
-          acc[t][0] = wasm_f32x4_add(acc[t][0], wasm_f32x4_mul(xv, g0));
-          acc[t][1] = wasm_f32x4_add(acc[t][1], wasm_f32x4_mul(xv, g1));
-          acc[t][2] = wasm_f32x4_add(acc[t][2], wasm_f32x4_mul(xv, g2));
-          acc[t][3] = wasm_f32x4_add(acc[t][3], wasm_f32x4_mul(xv, g3));
+          acc[t][0] = MADD(acc[t][0], xv, g0);
+          acc[t][1] = MADD(acc[t][1], xv, g1);
+          acc[t][2] = MADD(acc[t][2], xv, g2);
+          acc[t][3] = MADD(acc[t][3], xv, g3);
         }
       }
     }
@@ -168,14 +175,14 @@ void filter_grad(const float *x_grid, const float *dy, float *dw, int32_t batch,
                 const v128_t v1 = wasm_v128_load32_splat(x1 + o);
                 const v128_t v2 = wasm_v128_load32_splat(x2 + o);
                 const v128_t v3 = wasm_v128_load32_splat(x3 + o);
-                a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(v0, g0));
-                a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(v0, g1));
-                a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(v1, g0));
-                a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(v1, g1));
-                a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(v2, g0));
-                a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(v2, g1));
-                a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(v3, g0));
-                a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(v3, g1));
+                a00 = MADD(a00, v0, g0);
+                a01 = MADD(a01, v0, g1);
+                a10 = MADD(a10, v1, g0);
+                a11 = MADD(a11, v1, g1);
+                a20 = MADD(a20, v2, g0);
+                a21 = MADD(a21, v2, g1);
+                a30 = MADD(a30, v3, g0);
+                a31 = MADD(a31, v3, g1);
               }
             }
             float *out = dw + ((int64_t)(kh * filter_w + kw) * in_c + ci0) * out_c + co0;
@@ -412,8 +419,8 @@ static inline __attribute__((always_inline)) void correlate_block(
         const v128_t w1 = wasm_v128_load(wr + 4);
         for (int32_t p = 0; p < PIX; p++) {
           const v128_t xv = wasm_v128_load32_splat(xr + p * x_pixel + r);
-          acc[p][0] = wasm_f32x4_add(acc[p][0], wasm_f32x4_mul(xv, w0));
-          acc[p][1] = wasm_f32x4_add(acc[p][1], wasm_f32x4_mul(xv, w1));
+          acc[p][0] = MADD(acc[p][0], xv, w0);
+          acc[p][1] = MADD(acc[p][1], xv, w1);
         }
       }
     }
