@@ -11,6 +11,7 @@ import '@tensorflow/tfjs-backend-cpu';
 // it here makes tf.grad / optimizers work for any engine user, with or without the layers API.
 import '@tensorflow/tfjs-layers';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { installFastAdam } from './adam.ts';
 import { installFastBatchNorm, uninstallFastBatchNorm } from './batch-norm.ts';
 import { installFastConvolution } from './conv-layer.ts';
 import { installReluGradient } from './kernels/relu-grad.ts';
@@ -79,6 +80,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<BackendNa
   else installFastBatchNorm();
   installReluGradient();
   installFastConvolution();
+  installFastAdam();
   if (initialised === backend) return backend;
   if (backend === 'wasm') {
     setWasmPaths(wasmDirectory());

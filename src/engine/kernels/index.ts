@@ -15,6 +15,7 @@ import {
   Sum,
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
+import { adamUpdateConfig } from './adam.ts';
 import { makeAddConfig } from './add.ts';
 import { makeBatchMatMulConfig } from './batch-mat-mul.ts';
 import { batchNormGradConfig, batchNormTrainConfig } from './batch-norm-train.ts';
@@ -59,6 +60,7 @@ function pneumoscopeKernels(): KernelConfig[] {
     makeConv2dConfig(stockKernel(Conv2D)),
     makeFusedConv2dConfig(stockKernel(FusedConv2D)),
     makeConv2dTrainConfig(stockKernel(FusedConv2D)),
+    adamUpdateConfig,
   ];
 }
 

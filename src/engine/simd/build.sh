@@ -8,7 +8,7 @@
 # lost for odd channel counts; test/engine/batch-norm.test.ts repeats the kernels until V8 tiers them up).
 set -eu
 cd "$(dirname "$0")"
-FLAGS="--target=wasm32 -O3 -msimd128 -mbulk-memory -nostdlib -fno-builtin -ffreestanding -fno-vectorize -fno-slp-vectorize"
+FLAGS="--target=wasm32 -O3 -msimd128 -mbulk-memory -nostdlib -fno-builtin -ffreestanding -fno-vectorize -fno-slp-vectorize -ffp-contract=off"
 LINK="-Wl,--no-entry -Wl,--import-memory -Wl,--max-memory=4294967296 -Wl,--initial-memory=65536 -Wl,--stack-first -Wl,-z,stack-size=0"
 clang-14 $FLAGS $LINK -o kernels.wasm kernels.c
 clang-14 $FLAGS -matomics $LINK -Wl,--shared-memory -o kernels-shared.wasm kernels.c

@@ -62,6 +62,8 @@ export interface SimdKernels {
   conv2dInputGrad(...args: number[]): void;
   packFilter(w: number, w8: number, rows: number, outChannels: number): void;
   packFilterTransposed(w: number, wt8: number, taps: number, inChannels: number, outChannels: number): void;
+  /** Adam's update of one variable (see kernels.c and ../kernels/adam.ts). */
+  adamUpdate(...args: number[]): void;
 }
 
 interface EmscriptenMemoryHolder {
@@ -104,6 +106,7 @@ function instantiate(memory: WebAssembly.Memory): SimdKernels {
     conv2dInputGrad: exports.conv2d_input_grad,
     packFilter: exports.pack_filter,
     packFilterTransposed: exports.pack_filter_transposed,
+    adamUpdate: exports.adam_update,
   };
 }
 

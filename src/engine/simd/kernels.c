@@ -575,3 +575,39 @@ void pack_filter_transposed(const float *w, float *wt8, int32_t taps, int32_t in
     }
   }
 }
+
+// ---- Adam, one pass per variable (see ../adam.ts). ----
+// The same float32 operations, in the same order, as tfjs-core's AdamOptimizer (so the same results):
+//   m' = m*beta1 + g*(1-beta1);  v' = v*beta2 + g*g*(1-beta2);
+//   w' = (m'/(1-beta1^t)) / (sqrt(v'/(1-beta2^t)) + epsilon) * -lr + w
+EXPORT(adam_update)
+void adam_update(const float *w, const float *m, const float *v, const float *g, float *w_out, float *m_out,
+                 float *v_out, int32_t size, float beta1, float one_minus_beta1, float beta2, float one_minus_beta2,
+                 float one_minus_acc_beta1, float one_minus_acc_beta2, float epsilon, float neg_lr) {
+  const v128_t b1 = wasm_f32x4_splat(beta1), c1 = wasm_f32x4_splat(one_minus_beta1);
+  const v128_t b2 = wasm_f32x4_splat(beta2), c2 = wasm_f32x4_splat(one_minus_beta2);
+  const v128_t a1 = wasm_f32x4_splat(one_minus_acc_beta1), a2 = wasm_f32x4_splat(one_minus_acc_beta2);
+  const v128_t eps = wasm_f32x4_splat(epsilon), rate = wasm_f32x4_splat(neg_lr);
+  int32_t i = 0;
+  for (; i + 4 <= size; i += 4) {
+    const v128_t gv = wasm_v128_load(g + i);
+    const v128_t nm = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), b1), wasm_f32x4_mul(gv, c1));
+    const v128_t nv =
+        wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(v + i), b2), wasm_f32x4_mul(wasm_f32x4_mul(gv, gv), c2));
+    const v128_t mh = wasm_f32x4_div(nm, a1);
+    const v128_t vh = wasm_f32x4_div(nv, a2);
+    const v128_t step = wasm_f32x4_mul(wasm_f32x4_div(mh, wasm_f32x4_add(wasm_f32x4_sqrt(vh), eps)), rate);
+    wasm_v128_store(m_out + i, nm);
+    wasm_v128_store(v_out + i, nv);
+    wasm_v128_store(w_out + i, wasm_f32x4_add(step, wasm_v128_load(w + i)));
+  }
+  for (; i < size; i++) {
+    const float nm = m[i] * beta1 + g[i] * one_minus_beta1;
+    const float nv = v[i] * beta2 + (g[i] * g[i]) * one_minus_beta2;
+    const float mh = nm / one_minus_acc_beta1;
+    const float vh = nv / one_minus_acc_beta2;
+    m_out[i] = nm;
+    v_out[i] = nv;
+    w_out[i] = (mh / (__builtin_sqrtf(vh) + epsilon)) * neg_lr + w[i];
+  }
+}
