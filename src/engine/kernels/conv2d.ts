@@ -1,11 +1,8 @@
 /**
- * Conv2D, FusedConv2D (bias, ReLU or none) and Conv2DBackpropInput on the direct SIMD convolution of
- * ../simd/kernels.c, for NHWC data without dilation; everything else goes to the stock kernels.
- *
- * On one thread the direct kernels beat XNNPACK's convolution on every layer of the registered models (about
- * 35-38 against 25-30 GFLOP/s, docs/engine.md), handle any channel count at full speed (the filter is packed
- * with its output channels padded to 8), and compute a strided convolution's input gradient without the
- * stride-dilated zeros (XNNPACK's route does 4x the work at stride 2). They run on one thread, so on TF.js's
+ * Conv2D, FusedConv2D (bias, ReLU or none) and the training convolution of ../conv-layer.ts on Pneumoscope's
+ * convolutions (convolution.ts: Winograd for 3x3 stride-1 layers, a direct SIMD kernel otherwise), for NHWC
+ * data without dilation; everything else goes to the stock kernels. On one thread they beat XNNPACK's
+ * convolution on every layer of the registered models (docs/engine.md). They run on one thread, so on TF.js's
  * threaded build the forward convolutions stay on XNNPACK, which splits them over its pool.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -20,7 +17,7 @@ import {
   type TensorInfo,
   util,
 } from '@tensorflow/tfjs-core';
-import { heapAddress, simdKernels } from '../simd/index.ts';
+import { convolve } from './convolution.ts';
 
 /** Whether the backend runs XNNPACK on one thread (the direct kernels then win everywhere). */
 export function singleThreaded(backend: BackendWasm): boolean {
@@ -47,103 +44,6 @@ export function geometry(
   return info.dilationHeight === 1 && info.dilationWidth === 1 ? info : null;
 }
 
-/** Runs `fn` with a float32 heap buffer of `size` values, freed afterwards. */
-function withBuffer<T>(backend: BackendWasm, size: number, fn: (buffer: TensorInfo) => T): T {
-  const buffer = backend.makeOutput([size], 'float32');
-  try {
-    return fn(buffer);
-  } finally {
-    backend.disposeData(buffer.dataId);
-  }
-}
-
-const roundUp8 = (n: number) => Math.ceil(n / 8) * 8;
-
-/** y = conv(x, filter) (+ bias) (ReLU). */
-export function directConv2d(
-  backend: BackendWasm,
-  x: TensorInfo,
-  filter: TensorInfo,
-  bias: TensorInfo | null,
-  relu: boolean,
-  info: backend_util.Conv2DInfo,
-): TensorInfo {
-  const simd = simdKernels(backend);
-  const { filterHeight, filterWidth, inChannels, outChannels } = info;
-  const channels8 = roundUp8(outChannels);
-  const y = backend.makeOutput(info.outShape, 'float32');
-  const at = (t: TensorInfo) => heapAddress(backend, t);
-  const packedSize = filterHeight * filterWidth * inChannels * channels8;
-  withBuffer(backend, packedSize + (bias ? channels8 : 0), (packed) => {
-    const filter8 = at(packed);
-    simd.packFilter(at(filter), filter8, filterHeight * filterWidth * inChannels, outChannels);
-    let bias8 = 0;
-    if (bias) {
-      bias8 = filter8 + packedSize * 4;
-      const values = backend.typedArrayFromHeap(packed) as Float32Array;
-      values.fill(0, packedSize);
-      values.set(backend.typedArrayFromHeap(bias) as Float32Array, packedSize);
-    }
-    simd.conv2dForward(
-      at(x),
-      filter8,
-      bias8,
-      at(y),
-      info.batchSize,
-      info.inHeight,
-      info.inWidth,
-      inChannels,
-      info.outHeight,
-      info.outWidth,
-      outChannels,
-      filterHeight,
-      filterWidth,
-      info.strideHeight,
-      info.strideWidth,
-      info.padInfo.top,
-      info.padInfo.left,
-      relu ? 1 : 0,
-    );
-  });
-  return y;
-}
-
-/** dx of y = conv(x, filter) for dy. */
-export function directConv2dInputGradient(
-  backend: BackendWasm,
-  dy: TensorInfo,
-  filter: TensorInfo,
-  info: backend_util.Conv2DInfo,
-): TensorInfo {
-  const simd = simdKernels(backend);
-  const { filterHeight, filterWidth, inChannels, outChannels } = info;
-  const dx = backend.makeOutput(info.inShape, 'float32');
-  const at = (t: TensorInfo) => heapAddress(backend, t);
-  const taps = filterHeight * filterWidth;
-  withBuffer(backend, taps * outChannels * roundUp8(inChannels), (packed) => {
-    simd.packFilterTransposed(at(filter), at(packed), taps, inChannels, outChannels);
-    simd.conv2dInputGrad(
-      at(dy),
-      at(packed),
-      at(dx),
-      info.batchSize,
-      info.inHeight,
-      info.inWidth,
-      inChannels,
-      info.outHeight,
-      info.outWidth,
-      outChannels,
-      filterHeight,
-      filterWidth,
-      info.strideHeight,
-      info.strideWidth,
-      info.padInfo.top,
-      info.padInfo.left,
-    );
-  });
-  return dx;
-}
-
 type Args<Inputs, Attrs> = { inputs: Inputs; backend: BackendWasm; attrs: Attrs };
 
 /** Builds Conv2D around the stock kernel. */
@@ -154,7 +54,7 @@ export function makeConv2dConfig(stock: KernelConfig): KernelConfig {
     if (!info || !singleThreaded(backend)) {
       return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     }
-    return directConv2d(backend, inputs.x, inputs.filter, null, false, info);
+    return convolve(backend, inputs.x, inputs.filter, null, false, info);
   };
   return {
     kernelName: Conv2D,
@@ -185,7 +85,7 @@ export function makeFusedConv2dConfig(stock: KernelConfig): KernelConfig {
     if (!supported || !info) {
       return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     }
-    return directConv2d(backend, x, filter, bias ?? null, activation === 'relu', info);
+    return convolve(backend, x, filter, bias ?? null, activation === 'relu', info);
   };
   return {
     kernelName: FusedConv2D,
@@ -238,7 +138,7 @@ export function makeConv2dTrainConfig(stockFused: KernelConfig): KernelConfig {
         attrs: fusedAttrs,
       } as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     }
-    return directConv2d(backend, x, filter, bias ?? null, attrs.relu, trainInfo(x, filter, attrs));
+    return convolve(backend, x, filter, bias ?? null, attrs.relu, trainInfo(x, filter, attrs));
   };
   return { kernelName: CONV2D_TRAIN, backendName: 'wasm', kernelFunc: train as unknown as KernelFunc };
 }

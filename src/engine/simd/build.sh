@@ -12,3 +12,11 @@ FLAGS="--target=wasm32 -O3 -msimd128 -mbulk-memory -nostdlib -fno-builtin -ffree
 LINK="-Wl,--no-entry -Wl,--import-memory -Wl,--max-memory=4294967296 -Wl,--initial-memory=65536 -Wl,--stack-first -Wl,-z,stack-size=0"
 clang-14 $FLAGS $LINK -o kernels.wasm kernels.c
 clang-14 $FLAGS -matomics $LINK -Wl,--shared-memory -o kernels-shared.wasm kernels.c
+# The modules run on TF.js's memory without a stack of their own: a kernel that spills to the shadow stack would
+# write below address 0 of that memory. Refuse any build whose code touches a global (the stack pointer).
+for module in kernels.wasm kernels-shared.wasm; do
+  if llvm-objdump-14 -d "$module" | grep -q 'global\.[gs]et'; then
+    echo "build.sh: $module uses the shadow stack (a local array indexed at run time?)" >&2
+    exit 1
+  fi
+done

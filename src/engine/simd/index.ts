@@ -62,6 +62,9 @@ export interface SimdKernels {
   conv2dInputGrad(...args: number[]): void;
   packFilter(w: number, w8: number, rows: number, outChannels: number): void;
   packFilterTransposed(w: number, wt8: number, taps: number, inChannels: number, outChannels: number): void;
+  /** Winograd F(2x2, 3x3) convolution: filter transform and the convolution (see kernels.c). */
+  winogradFilter(...args: number[]): void;
+  winogradConv(...args: number[]): void;
   /** Adam's update of one variable (see kernels.c and ../kernels/adam.ts). */
   adamUpdate(...args: number[]): void;
 }
@@ -107,6 +110,8 @@ function instantiate(memory: WebAssembly.Memory): SimdKernels {
     packFilter: exports.pack_filter,
     packFilterTransposed: exports.pack_filter_transposed,
     adamUpdate: exports.adam_update,
+    winogradFilter: exports.winograd_filter,
+    winogradConv: exports.winograd_conv,
   };
 }
 

@@ -611,3 +611,165 @@ void adam_update(const float *w, const float *m, const float *v, const float *g,
     w_out[i] = (mh / (__builtin_sqrtf(vh) + epsilon)) * neg_lr + w[i];
   }
 }
+
+// ---- Winograd F(2x2, 3x3): 3x3 stride-1 convolutions with 16 multiplies per 2x2 outputs instead of 36. ----
+// Y = A^T [ (G g G^T) . (B^T d B) ] A per 4x4 input tile d and output tile Y (2x2), per channel pair:
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1], A^T = [1 1 1 0; 0 1 -1 -1].
+// The products of the 16 tile positions are 16 independent matrix products (tiles x reduce channels) x (reduce x
+// out channels), run on correlate_block. Tiles go in blocks small enough that their transforms stay in cache.
+
+// U[xi][r][c] (c padded to out_c8 with zeros) = (G g G^T)[xi] of the 3x3 filter g(kh, kw) of channels (r, c),
+// read as g = w[tap * tap_stride + r * r_stride + c * c_stride] with tap = kh*3 + kw, or 8 - (kh*3 + kw) when
+// `flip` (the input gradient's filter: rotated 180 degrees, in/out channels swapped by the strides).
+EXPORT(winograd_filter)
+void winograd_filter(const float *w, float *u, int32_t reduce, int32_t out_c, int32_t tap_stride, int32_t r_stride,
+                     int32_t c_stride, int32_t flip) {
+  const int32_t out_c8 = (out_c + 7) & ~7;
+  for (int32_t r = 0; r < reduce; r++) {
+    for (int32_t c = 0; c < out_c8; c++) {
+      float g[3][3], t[4][3], v[4][4];
+      for (int32_t kh = 0; kh < 3; kh++)
+        for (int32_t kw = 0; kw < 3; kw++) {
+          const int32_t tap = flip ? 8 - (kh * 3 + kw) : kh * 3 + kw;
+          g[kh][kw] = c < out_c ? w[(int64_t)tap * tap_stride + (int64_t)r * r_stride + (int64_t)c * c_stride] : 0.0f;
+        }
+      for (int32_t j = 0; j < 3; j++) {
+        t[0][j] = g[0][j];
+        t[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
+        t[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
+        t[3][j] = g[2][j];
+      }
+      for (int32_t i = 0; i < 4; i++) {
+        v[i][0] = t[i][0];
+        v[i][1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+        v[i][2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+        v[i][3] = t[i][2];
+      }
+      for (int32_t xi = 0; xi < 16; xi++) u[((int64_t)xi * reduce + r) * out_c8 + c] = v[xi >> 2][xi & 3];
+    }
+  }
+}
+
+// B^T d B for 4 channels at once: d[i][j] are the tile's 16 input vectors.
+static inline __attribute__((always_inline)) void winograd_input_tile(v128_t d[4][4], v128_t out[16]) {
+  v128_t t[4][4];
+#pragma clang loop unroll(full)
+  for (int32_t j = 0; j < 4; j++) {
+    t[0][j] = wasm_f32x4_sub(d[0][j], d[2][j]);
+    t[1][j] = wasm_f32x4_add(d[1][j], d[2][j]);
+    t[2][j] = wasm_f32x4_sub(d[2][j], d[1][j]);
+    t[3][j] = wasm_f32x4_sub(d[1][j], d[3][j]);
+  }
+#pragma clang loop unroll(full)
+  for (int32_t i = 0; i < 4; i++) {
+    out[i * 4 + 0] = wasm_f32x4_sub(t[i][0], t[i][2]);
+    out[i * 4 + 1] = wasm_f32x4_add(t[i][1], t[i][2]);
+    out[i * 4 + 2] = wasm_f32x4_sub(t[i][2], t[i][1]);
+    out[i * 4 + 3] = wasm_f32x4_sub(t[i][1], t[i][3]);
+  }
+}
+
+// Loads 4 channels (or `count` < 4, the rest zero) of input pixel (h, w), zero outside the image.
+static inline __attribute__((always_inline)) v128_t load_pixel(const float *x, int32_t h, int32_t w, int32_t in_h, int32_t in_w, int32_t in_c,
+                                int32_t count) {
+  if (h < 0 || h >= in_h || w < 0 || w >= in_w) return wasm_f32x4_splat(0.0f);
+  const float *p = x + ((int64_t)h * in_w + w) * in_c;
+  if (count >= 4) return wasm_v128_load(p);
+  v128_t v = wasm_f32x4_splat(0.0f);
+  if (count > 0) v = wasm_f32x4_replace_lane(v, 0, p[0]);
+  if (count > 1) v = wasm_f32x4_replace_lane(v, 1, p[1]);
+  if (count > 2) v = wasm_f32x4_replace_lane(v, 2, p[2]);
+  return v;
+}
+
+// y = conv3x3(x, g) (+ bias) (ReLU), stride 1, for x [batch, in_h, in_w, in_c] and y [batch, out_h, out_w, out_c],
+// with u from winograd_filter (reduce = in_c). Scratch: 16 * block * (in_c4 + out_c8) floats.
+EXPORT(winograd_conv)
+void winograd_conv(const float *x, const float *u, const float *bias8, float *y, float *scratch, int32_t batch,
+                   int32_t in_h, int32_t in_w, int32_t in_c, int32_t out_h, int32_t out_w, int32_t out_c,
+                   int32_t pad_top, int32_t pad_left, int32_t relu, int32_t block) {
+  const int32_t in_c4 = (in_c + 3) & ~3, out_c8 = (out_c + 7) & ~7;
+  const int32_t tiles_h = (out_h + 1) / 2, tiles_w = (out_w + 1) / 2;
+  const int32_t tiles = batch * tiles_h * tiles_w;
+  float *v = scratch;                                 // [16][block][in_c4]
+  float *m = scratch + (int64_t)16 * block * in_c4;   // [16][block][out_c8]
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  for (int32_t t0 = 0; t0 < tiles; t0 += block) {
+    const int32_t count = min32(block, tiles - t0);
+    // Input transform of the block's tiles, 4 channels at a time.
+    for (int32_t t = 0; t < count; t++) {
+      const int32_t tile = t0 + t;
+      const int32_t n = tile / (tiles_h * tiles_w), rest = tile - n * tiles_h * tiles_w;
+      const int32_t h0 = (rest / tiles_w) * 2 - pad_top, w0 = (rest % tiles_w) * 2 - pad_left;
+      const float *xn = x + (int64_t)n * in_h * in_w * in_c;
+      for (int32_t c = 0; c < in_c4; c += 4) {
+        v128_t d[4][4], out[16];
+#pragma clang loop unroll(full)
+        for (int32_t i = 0; i < 4; i++)
+#pragma clang loop unroll(full)
+          for (int32_t j = 0; j < 4; j++) d[i][j] = load_pixel(xn + c, h0 + i, w0 + j, in_h, in_w, in_c, in_c - c);
+        winograd_input_tile(d, out);
+#pragma clang loop unroll(full)
+        for (int32_t xi = 0; xi < 16; xi++) wasm_v128_store(v + ((int64_t)xi * block + t) * in_c4 + c, out[xi]);
+      }
+    }
+    // 16 products: m[xi][t][:] = v[xi][t][:] . u[xi].
+    for (int32_t xi = 0; xi < 16; xi++) {
+      const float *vx = v + (int64_t)xi * block * in_c4;
+      const float *ux = u + (int64_t)xi * in_c * out_c8;
+      float *mx = m + (int64_t)xi * block * out_c8;
+      for (int32_t co0 = 0; co0 < out_c8; co0 += 8) {
+        int32_t t = 0;
+        for (; t + 4 <= count; t += 4)
+          correlate_block(vx + (int64_t)t * in_c4, in_c4, 0, 0, ux + co0, 0, 0, out_c8, in_c, 1, 1, 0,
+                          mx + (int64_t)t * out_c8 + co0, out_c8, 8, 0, 4);
+        for (; t < count; t++)
+          correlate_block(vx + (int64_t)t * in_c4, in_c4, 0, 0, ux + co0, 0, 0, out_c8, in_c, 1, 1, 0,
+                          mx + (int64_t)t * out_c8 + co0, out_c8, 8, 0, 1);
+      }
+    }
+    // Output transform: A^T m A, bias, ReLU, store the tile's (up to) 2x2 pixels.
+    for (int32_t t = 0; t < count; t++) {
+      const int32_t tile = t0 + t;
+      const int32_t n = tile / (tiles_h * tiles_w), rest = tile - n * tiles_h * tiles_w;
+      const int32_t oh = (rest / tiles_w) * 2, ow = (rest % tiles_w) * 2;
+      const int32_t rows = min32(2, out_h - oh), cols = min32(2, out_w - ow);
+      float *yt = y + (((int64_t)n * out_h + oh) * out_w + ow) * out_c;
+      for (int32_t c = 0; c < out_c; c += 4) {
+        v128_t q[16];
+#pragma clang loop unroll(full)
+        for (int32_t xi = 0; xi < 16; xi++) q[xi] = wasm_v128_load(m + ((int64_t)xi * block + t) * out_c8 + c);
+        // A^T on the rows: s0 = m0 + m1 + m2, s1 = m1 - m2 - m3 (per column j).
+        const v128_t s00 = wasm_f32x4_add(wasm_f32x4_add(q[0], q[4]), q[8]);
+        const v128_t s01 = wasm_f32x4_add(wasm_f32x4_add(q[1], q[5]), q[9]);
+        const v128_t s02 = wasm_f32x4_add(wasm_f32x4_add(q[2], q[6]), q[10]);
+        const v128_t s03 = wasm_f32x4_add(wasm_f32x4_add(q[3], q[7]), q[11]);
+        const v128_t s10 = wasm_f32x4_sub(wasm_f32x4_sub(q[4], q[8]), q[12]);
+        const v128_t s11 = wasm_f32x4_sub(wasm_f32x4_sub(q[5], q[9]), q[13]);
+        const v128_t s12 = wasm_f32x4_sub(wasm_f32x4_sub(q[6], q[10]), q[14]);
+        const v128_t s13 = wasm_f32x4_sub(wasm_f32x4_sub(q[7], q[11]), q[15]);
+        const v128_t b = bias8 ? wasm_v128_load(bias8 + c) : zero;
+        const int32_t lanes = out_c - c;
+        // ... and on the columns: y0 = s0 + s1 + s2, y1 = s1 - s2 - s3.
+        v128_t y00 = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(s00, s01), s02), b);
+        v128_t y01 = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_sub(s01, s02), s03), b);
+        v128_t y10 = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(s10, s11), s12), b);
+        v128_t y11 = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_sub(s11, s12), s13), b);
+        if (relu) {
+          y00 = wasm_f32x4_max(y00, zero);
+          y01 = wasm_f32x4_max(y01, zero);
+          y10 = wasm_f32x4_max(y10, zero);
+          y11 = wasm_f32x4_max(y11, zero);
+        }
+        float *row = yt + c;
+        store_lanes(row, y00, lanes);
+        if (cols > 1) store_lanes(row + out_c, y01, lanes);
+        if (rows > 1) {
+          row += (int64_t)out_w * out_c;
+          store_lanes(row, y10, lanes);
+          if (cols > 1) store_lanes(row + out_c, y11, lanes);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * Pneumoscope's convolutions on the wasm heap (../simd/kernels.c), used by the Conv2D, FusedConv2D, training
+ * convolution and Conv2DBackpropInput kernels of conv2d.ts and conv2d-backprop-input.ts:
+ * - 3x3 stride-1 convolutions (and so their input gradients, which are 3x3 stride-1 convolutions of dy with the
+ *   rotated filter) with at least WINOGRAD_MIN_CHANNELS input channels: Winograd F(2x2, 3x3), 16 multiplies per
+ *   2x2 outputs instead of 36 (about 1.8x the direct kernel on the registered models' layers);
+ * - everything else: the direct kernel (register blocks of 4 pixels x 8 channels, about 1.2x XNNPACK's
+ *   convolution on one thread), and its transposed form for input gradients, which skips the zeros a strided
+ *   convolution leaves instead of convolving a stride-dilated gradient;
+ * - one input channel at stride 1: the first layer's input gradient, in a loop that does not pad the channel.
+ * Filters are packed per call with their output channels padded to 8, so every channel count runs the same code.
+ */
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
+import { heapAddress, simdKernels } from '../simd/index.ts';
+
+/** Below this many reduced channels the Winograd transforms cost more than they save (the first layer). */
+const WINOGRAD_MIN_CHANNELS = 4;
+/** Floats of Winograd scratch per block of tiles: transforms of the block stay in a core's L2 cache. */
+const WINOGRAD_BLOCK_FLOATS = 32768;
+
+const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
+
+/** Runs `fn` with a float32 heap buffer of `size` values (its address), freed afterwards. */
+function withBuffer<T>(backend: BackendWasm, size: number, fn: (address: number) => T): T {
+  const buffer = backend.makeOutput([size], 'float32');
+  try {
+    return fn(heapAddress(backend, buffer));
+  } finally {
+    backend.disposeData(buffer.dataId);
+  }
+}
+
+function isWinograd(info: backend_util.Conv2DInfo, reduced: number): boolean {
+  return (
+    info.filterHeight === 3 &&
+    info.filterWidth === 3 &&
+    info.strideHeight === 1 &&
+    info.strideWidth === 1 &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1 &&
+    reduced >= WINOGRAD_MIN_CHANNELS
+  );
+}
+
+/** One Winograd convolution: the input, how to read the 3x3 filter, the output. */
+interface WinogradCall {
+  x: number;
+  /** Filter value (kh, kw, r, c) at filter + tap * tapStride + r * rStride + c * cStride; flip: tap 8 - (kh*3+kw). */
+  filter: number;
+  tapStride: number;
+  rStride: number;
+  cStride: number;
+  flip: boolean;
+  bias: TensorInfo | null;
+  relu: boolean;
+  y: number;
+  batch: number;
+  inHeight: number;
+  inWidth: number;
+  inChannels: number;
+  outHeight: number;
+  outWidth: number;
+  outChannels: number;
+  padTop: number;
+  padLeft: number;
+}
+
+function winograd(backend: BackendWasm, call: WinogradCall): void {
+  const simd = simdKernels(backend);
+  const reduce4 = roundUp(call.inChannels, 4);
+  const out8 = roundUp(call.outChannels, 8);
+  const block = Math.max(4, Math.floor(WINOGRAD_BLOCK_FLOATS / (16 * (reduce4 + out8)) / 4) * 4);
+  const filterFloats = 16 * call.inChannels * out8;
+  const scratchFloats = 16 * block * (reduce4 + out8);
+  withBuffer(backend, filterFloats + out8 + scratchFloats, (buffer) => {
+    const u = buffer;
+    const bias8 = buffer + filterFloats * 4;
+    const scratch = bias8 + out8 * 4;
+    const { filter, tapStride, rStride, cStride } = call;
+    simd.winogradFilter(
+      filter,
+      u,
+      call.inChannels,
+      call.outChannels,
+      tapStride,
+      rStride,
+      cStride,
+      call.flip ? 1 : 0,
+    );
+    if (call.bias) {
+      const heap = new Float32Array((backend.typedArrayFromHeap(call.bias) as Float32Array).buffer);
+      heap.fill(0, bias8 / 4, bias8 / 4 + out8);
+      heap.set(backend.typedArrayFromHeap(call.bias) as Float32Array, bias8 / 4);
+    }
+    simd.winogradConv(
+      call.x,
+      u,
+      call.bias ? bias8 : 0,
+      call.y,
+      scratch,
+      call.batch,
+      call.inHeight,
+      call.inWidth,
+      call.inChannels,
+      call.outHeight,
+      call.outWidth,
+      call.outChannels,
+      call.padTop,
+      call.padLeft,
+      call.relu ? 1 : 0,
+      block,
+    );
+  });
+}
+
+/** y = conv(x, filter) (+ bias) (ReLU), NHWC, no dilation. */
+export function convolve(
+  backend: BackendWasm,
+  x: TensorInfo,
+  filter: TensorInfo,
+  bias: TensorInfo | null,
+  relu: boolean,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
+  const { filterHeight, filterWidth, inChannels, outChannels } = info;
+  const y = backend.makeOutput(info.outShape, 'float32');
+  const at = (t: TensorInfo) => heapAddress(backend, t);
+  if (isWinograd(info, inChannels)) {
+    winograd(backend, {
+      x: at(x),
+      filter: at(filter),
+      tapStride: inChannels * outChannels,
+      rStride: outChannels,
+      cStride: 1,
+      flip: false,
+      bias,
+      relu,
+      y: at(y),
+      batch: info.batchSize,
+      inHeight: info.inHeight,
+      inWidth: info.inWidth,
+      inChannels,
+      outHeight: info.outHeight,
+      outWidth: info.outWidth,
+      outChannels,
+      padTop: info.padInfo.top,
+      padLeft: info.padInfo.left,
+    });
+    return y;
+  }
+  const simd = simdKernels(backend);
+  const out8 = roundUp(outChannels, 8);
+  const packedFloats = filterHeight * filterWidth * inChannels * out8;
+  withBuffer(backend, packedFloats + (bias ? out8 : 0), (packed) => {
+    simd.packFilter(at(filter), packed, filterHeight * filterWidth * inChannels, outChannels);
+    const bias8 = bias ? packed + packedFloats * 4 : 0;
+    if (bias) {
+      const heap = new Float32Array((backend.typedArrayFromHeap(bias) as Float32Array).buffer);
+      heap.fill(0, bias8 / 4, bias8 / 4 + out8);
+      heap.set(backend.typedArrayFromHeap(bias) as Float32Array, bias8 / 4);
+    }
+    simd.conv2dForward(
+      at(x),
+      packed,
+      bias8,
+      at(y),
+      info.batchSize,
+      info.inHeight,
+      info.inWidth,
+      inChannels,
+      info.outHeight,
+      info.outWidth,
+      outChannels,
+      filterHeight,
+      filterWidth,
+      info.strideHeight,
+      info.strideWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+      relu ? 1 : 0,
+    );
+  });
+  return y;
+}
+
+/** dx of y = conv(x, filter), for dy; NHWC, no dilation. */
+export function convolveInputGradient(
+  backend: BackendWasm,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
+  const simd = simdKernels(backend);
+  const { filterHeight, filterWidth, inChannels, outChannels } = info;
+  const dx = backend.makeOutput(info.inShape, 'float32');
+  const at = (t: TensorInfo) => heapAddress(backend, t);
+  const stride1 = info.strideHeight === 1 && info.strideWidth === 1;
+  if (isWinograd(info, outChannels)) {
+    // A 3x3 stride-1 convolution of dy with the filter rotated 180 degrees, in and out channels swapped.
+    winograd(backend, {
+      x: at(dy),
+      filter: at(filter),
+      tapStride: inChannels * outChannels,
+      rStride: 1,
+      cStride: outChannels,
+      flip: true,
+      bias: null,
+      relu: false,
+      y: at(dx),
+      batch: info.batchSize,
+      inHeight: info.outHeight,
+      inWidth: info.outWidth,
+      inChannels: outChannels,
+      outHeight: info.inHeight,
+      outWidth: info.inWidth,
+      outChannels: inChannels,
+      padTop: filterHeight - 1 - info.padInfo.top,
+      padLeft: filterWidth - 1 - info.padInfo.left,
+    });
+  } else if (inChannels === 1 && outChannels % 4 === 0 && stride1) {
+    simd.inputGradSingleChannel(
+      at(dy),
+      at(filter),
+      at(dx),
+      info.batchSize,
+      info.inHeight,
+      info.inWidth,
+      info.outHeight,
+      info.outWidth,
+      outChannels,
+      filterHeight,
+      filterWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+    );
+  } else {
+    const taps = filterHeight * filterWidth;
+    withBuffer(backend, taps * outChannels * roundUp(inChannels, 8), (packed) => {
+      simd.packFilterTransposed(at(filter), packed, taps, inChannels, outChannels);
+      simd.conv2dInputGrad(
+        at(dy),
+        packed,
+        at(dx),
+        info.batchSize,
+        info.inHeight,
+        info.inWidth,
+        inChannels,
+        info.outHeight,
+        info.outWidth,
+        outChannels,
+        filterHeight,
+        filterWidth,
+        info.strideHeight,
+        info.strideWidth,
+        info.padInfo.top,
+        info.padInfo.left,
+      );
+    });
+  }
+  return dx;
+}
