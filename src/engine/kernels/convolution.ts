@@ -18,6 +18,8 @@ import { heapAddress, simdKernels } from '../simd/index.ts';
 const WINOGRAD_MIN_CHANNELS = 4;
 /** Floats of Winograd scratch per block of tiles: transforms of the block stay in a core's L2 cache. */
 const WINOGRAD_BLOCK_FLOATS = 32768;
+/** The same for the filter gradient, whose running sums are read and written once per block (larger blocks). */
+const WINOGRAD_GRADIENT_BLOCK_FLOATS = 65536;
 
 const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
 
@@ -31,7 +33,8 @@ function withBuffer<T>(backend: BackendWasm, size: number, fn: (address: number)
   }
 }
 
-function isWinograd(info: backend_util.Conv2DInfo, reduced: number): boolean {
+/** Whether `info` is a 3x3 stride-1 convolution whose reduced channels make Winograd worth it. */
+export function isWinograd(info: backend_util.Conv2DInfo, reduced: number): boolean {
   return (
     info.filterHeight === 3 &&
     info.filterWidth === 3 &&
@@ -259,4 +262,41 @@ export function convolveInputGradient(
     });
   }
   return dx;
+}
+
+/**
+ * dW of a 3x3 stride-1 convolution (isWinograd(info, inChannels)) by Winograd F(3x3, 2x2): the tiles' 4x4
+ * transforms are summed over the whole batch and turned into the 3x3 filter once.
+ */
+export function winogradFilterGradient(
+  backend: BackendWasm,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
+  const { inChannels, outChannels } = info;
+  const reduce4 = roundUp(inChannels, 4);
+  const out8 = roundUp(outChannels, 8);
+  const block = Math.max(4, Math.floor(WINOGRAD_GRADIENT_BLOCK_FLOATS / (16 * (reduce4 + out8)) / 4) * 4);
+  const dw = backend.makeOutput([3, 3, inChannels, outChannels], 'float32');
+  const at = (t: TensorInfo) => heapAddress(backend, t);
+  withBuffer(backend, 16 * (reduce4 * out8 + block * (reduce4 + out8)), (scratch) => {
+    simdKernels(backend).winogradFilterGrad(
+      at(x),
+      at(dy),
+      at(dw),
+      scratch,
+      info.batchSize,
+      info.inHeight,
+      info.inWidth,
+      inChannels,
+      info.outHeight,
+      info.outWidth,
+      outChannels,
+      info.padInfo.top,
+      info.padInfo.left,
+      block,
+    );
+  });
+  return dw;
 }

@@ -65,6 +65,8 @@ export interface SimdKernels {
   /** Winograd F(2x2, 3x3) convolution: filter transform and the convolution (see kernels.c). */
   winogradFilter(...args: number[]): void;
   winogradConv(...args: number[]): void;
+  /** Winograd F(3x3, 2x2) filter gradient of a 3x3 stride-1 convolution (see kernels.c). */
+  winogradFilterGrad(...args: number[]): void;
   /** Adam's update of one variable (see kernels.c and ../kernels/adam.ts). */
   adamUpdate(...args: number[]): void;
 }
@@ -112,6 +114,7 @@ function instantiate(memory: WebAssembly.Memory): SimdKernels {
     adamUpdate: exports.adam_update,
     winogradFilter: exports.winograd_filter,
     winogradConv: exports.winograd_conv,
+    winogradFilterGrad: exports.winograd_filter_grad,
   };
 }
 

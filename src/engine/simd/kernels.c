@@ -773,3 +773,160 @@ void winograd_conv(const float *x, const float *u, const float *bias8, float *y,
     }
   }
 }
+
+// ---- Winograd F(3x3, 2x2) for the filter gradient of 3x3 stride-1 convolutions. ----
+// Over each 2x2 tile D of dy and the 4x4 input patch X under it, the tile's share of dW is the 3x3 correlation
+// R = A^T [ (G D G^T) . (B^T X B) ] A with
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 -1 0 1], G = [1 0; .5 .5; .5 -.5; 0 1], A^T = [1 1 1 0; 0 1 -1 0; 0 1 1 1].
+// Being linear, the 16 products are summed over all tiles first (16 matrix products with the tiles as their long
+// reduction, accumulated in M), and transformed to 3x3 once at the end: 16 multiplies per tile and channel pair
+// instead of 36.
+
+// B^T X B for 4 channels at once (the F(3x3, 2x2) input transform).
+static inline __attribute__((always_inline)) void winograd_grad_input_tile(v128_t d[4][4], v128_t out[16]) {
+  v128_t t[4][4];
+#pragma clang loop unroll(full)
+  for (int32_t j = 0; j < 4; j++) {
+    t[0][j] = wasm_f32x4_sub(d[0][j], d[2][j]);
+    t[1][j] = wasm_f32x4_add(d[1][j], d[2][j]);
+    t[2][j] = wasm_f32x4_sub(d[2][j], d[1][j]);
+    t[3][j] = wasm_f32x4_sub(d[3][j], d[1][j]);
+  }
+#pragma clang loop unroll(full)
+  for (int32_t i = 0; i < 4; i++) {
+    out[i * 4 + 0] = wasm_f32x4_sub(t[i][0], t[i][2]);
+    out[i * 4 + 1] = wasm_f32x4_add(t[i][1], t[i][2]);
+    out[i * 4 + 2] = wasm_f32x4_sub(t[i][2], t[i][1]);
+    out[i * 4 + 3] = wasm_f32x4_sub(t[i][3], t[i][1]);
+  }
+}
+
+// dw[kh, kw, ci, co] (3x3 filter) of a stride-1 convolution of x [batch, in_h, in_w, in_c] giving dy
+// [batch, out_h, out_w, out_c]. Scratch: 16 * (in_c4 * out_c8 + block * (in_c4 + out_c8)) floats.
+EXPORT(winograd_filter_grad)
+void winograd_filter_grad(const float *x, const float *dy, float *dw, float *scratch, int32_t batch, int32_t in_h,
+                          int32_t in_w, int32_t in_c, int32_t out_h, int32_t out_w, int32_t out_c, int32_t pad_top,
+                          int32_t pad_left, int32_t block) {
+  const int32_t in_c4 = (in_c + 3) & ~3, out_c8 = (out_c + 7) & ~7;
+  const int32_t tiles_h = (out_h + 1) / 2, tiles_w = (out_w + 1) / 2;
+  const int32_t tiles = batch * tiles_h * tiles_w;
+  float *m = scratch;                                         // [16][in_c4][out_c8], the running sums
+  float *v = m + (int64_t)16 * in_c4 * out_c8;                // [16][block][in_c4]
+  float *w = v + (int64_t)16 * block * in_c4;                 // [16][block][out_c8]
+  const v128_t zero = wasm_f32x4_splat(0.0f), half = wasm_f32x4_splat(0.5f);
+  for (int64_t i = 0; i < (int64_t)16 * in_c4 * out_c8; i += 4) wasm_v128_store(m + i, zero);
+  for (int32_t t0 = 0; t0 < tiles; t0 += block) {
+    const int32_t count = min32(block, tiles - t0);
+    for (int32_t t = 0; t < count; t++) {
+      const int32_t tile = t0 + t;
+      const int32_t n = tile / (tiles_h * tiles_w), rest = tile - n * tiles_h * tiles_w;
+      const int32_t oh = (rest / tiles_w) * 2, ow = (rest % tiles_w) * 2;
+      // B^T X B of the input patch under the tile.
+      const float *xn = x + (int64_t)n * in_h * in_w * in_c;
+      for (int32_t c = 0; c < in_c4; c += 4) {
+        v128_t d[4][4], out[16];
+#pragma clang loop unroll(full)
+        for (int32_t i = 0; i < 4; i++)
+#pragma clang loop unroll(full)
+          for (int32_t j = 0; j < 4; j++)
+            d[i][j] = load_pixel(xn + c, oh - pad_top + i, ow - pad_left + j, in_h, in_w, in_c, in_c - c);
+        winograd_grad_input_tile(d, out);
+#pragma clang loop unroll(full)
+        for (int32_t xi = 0; xi < 16; xi++) wasm_v128_store(v + ((int64_t)xi * block + t) * in_c4 + c, out[xi]);
+      }
+      // G D G^T of the dy tile (zeros beyond the edge).
+      const float *dn = dy + (int64_t)n * out_h * out_w * out_c;
+      for (int32_t c = 0; c < out_c8; c += 4) {
+        const v128_t d00 = load_pixel(dn + c, oh, ow, out_h, out_w, out_c, out_c - c);
+        const v128_t d01 = load_pixel(dn + c, oh, ow + 1, out_h, out_w, out_c, out_c - c);
+        const v128_t d10 = load_pixel(dn + c, oh + 1, ow, out_h, out_w, out_c, out_c - c);
+        const v128_t d11 = load_pixel(dn + c, oh + 1, ow + 1, out_h, out_w, out_c, out_c - c);
+        // G on the rows: [d0; (d0 + d1)/2; (d0 - d1)/2; d1], per column.
+        const v128_t r00 = d00, r01 = d01;
+        const v128_t r10 = wasm_f32x4_mul(wasm_f32x4_add(d00, d10), half);
+        const v128_t r11 = wasm_f32x4_mul(wasm_f32x4_add(d01, d11), half);
+        const v128_t r20 = wasm_f32x4_mul(wasm_f32x4_sub(d00, d10), half);
+        const v128_t r21 = wasm_f32x4_mul(wasm_f32x4_sub(d01, d11), half);
+        const v128_t r30 = d10, r31 = d11;
+        const v128_t rows[4][2] = {{r00, r01}, {r10, r11}, {r20, r21}, {r30, r31}};
+        float *wt = w + (int64_t)t * out_c8 + c;
+#pragma clang loop unroll(full)
+        for (int32_t i = 0; i < 4; i++) {
+          const v128_t a = rows[i][0], b = rows[i][1];
+          const int64_t base = (int64_t)(i * 4) * block * out_c8;
+          wasm_v128_store(wt + base, a);
+          wasm_v128_store(wt + base + (int64_t)block * out_c8, wasm_f32x4_mul(wasm_f32x4_add(a, b), half));
+          wasm_v128_store(wt + base + (int64_t)2 * block * out_c8, wasm_f32x4_mul(wasm_f32x4_sub(a, b), half));
+          wasm_v128_store(wt + base + (int64_t)3 * block * out_c8, b);
+        }
+      }
+    }
+    // m[xi][ci][co] += sum over the block's tiles of v[xi][t][ci] * w[xi][t][co].
+    for (int32_t xi = 0; xi < 16; xi++) {
+      const float *vx = v + (int64_t)xi * block * in_c4;
+      const float *wx = w + (int64_t)xi * block * out_c8;
+      float *mx = m + (int64_t)xi * in_c4 * out_c8;
+      for (int32_t ci0 = 0; ci0 < in_c4; ci0 += 4) {
+        for (int32_t co0 = 0; co0 < out_c8; co0 += 8) {
+          float *acc = mx + (int64_t)ci0 * out_c8 + co0;
+          v128_t a00 = wasm_v128_load(acc), a01 = wasm_v128_load(acc + 4);
+          v128_t a10 = wasm_v128_load(acc + out_c8), a11 = wasm_v128_load(acc + out_c8 + 4);
+          v128_t a20 = wasm_v128_load(acc + 2 * out_c8), a21 = wasm_v128_load(acc + 2 * out_c8 + 4);
+          v128_t a30 = wasm_v128_load(acc + 3 * out_c8), a31 = wasm_v128_load(acc + 3 * out_c8 + 4);
+          const float *vp = vx + ci0;
+          const float *wp = wx + co0;
+          for (int32_t t = 0; t < count; t++, vp += in_c4, wp += out_c8) {
+            const v128_t g0 = wasm_v128_load(wp), g1 = wasm_v128_load(wp + 4);
+            const v128_t v0 = wasm_v128_load32_splat(vp), v1 = wasm_v128_load32_splat(vp + 1);
+            const v128_t v2 = wasm_v128_load32_splat(vp + 2), v3 = wasm_v128_load32_splat(vp + 3);
+            a00 = MADD(a00, v0, g0);
+            a01 = MADD(a01, v0, g1);
+            a10 = MADD(a10, v1, g0);
+            a11 = MADD(a11, v1, g1);
+            a20 = MADD(a20, v2, g0);
+            a21 = MADD(a21, v2, g1);
+            a30 = MADD(a30, v3, g0);
+            a31 = MADD(a31, v3, g1);
+          }
+          wasm_v128_store(acc, a00);
+          wasm_v128_store(acc + 4, a01);
+          wasm_v128_store(acc + out_c8, a10);
+          wasm_v128_store(acc + out_c8 + 4, a11);
+          wasm_v128_store(acc + 2 * out_c8, a20);
+          wasm_v128_store(acc + 2 * out_c8 + 4, a21);
+          wasm_v128_store(acc + 3 * out_c8, a30);
+          wasm_v128_store(acc + 3 * out_c8 + 4, a31);
+        }
+      }
+    }
+  }
+  // dW = A^T m A per (ci, 4 output channels).
+  for (int32_t ci = 0; ci < in_c; ci++) {
+    for (int32_t c = 0; c < out_c; c += 4) {
+      v128_t q[16];
+#pragma clang loop unroll(full)
+      for (int32_t xi = 0; xi < 16; xi++) q[xi] = wasm_v128_load(m + ((int64_t)xi * in_c4 + ci) * out_c8 + c);
+      // A^T on the rows: s0 = q0 + q1 + q2, s1 = q1 - q2, s2 = q1 + q2 + q3 (per column j).
+      v128_t s[3][4];
+#pragma clang loop unroll(full)
+      for (int32_t j = 0; j < 4; j++) {
+        const v128_t p12 = wasm_f32x4_add(q[4 + j], q[8 + j]);
+        s[0][j] = wasm_f32x4_add(q[j], p12);
+        s[1][j] = wasm_f32x4_sub(q[4 + j], q[8 + j]);
+        s[2][j] = wasm_f32x4_add(p12, q[12 + j]);
+      }
+      const int32_t lanes = out_c - c;
+#pragma clang loop unroll(full)
+      for (int32_t i = 0; i < 3; i++) {
+        const v128_t p12 = wasm_f32x4_add(s[i][1], s[i][2]);
+        const v128_t k0 = wasm_f32x4_add(s[i][0], p12);
+        const v128_t k1 = wasm_f32x4_sub(s[i][1], s[i][2]);
+        const v128_t k2 = wasm_f32x4_add(p12, s[i][3]);
+        float *out = dw + ((int64_t)(i * 3) * in_c + ci) * out_c + c;
+        store_lanes(out, k0, lanes);
+        store_lanes(out + (int64_t)in_c * out_c, k1, lanes);
+        store_lanes(out + (int64_t)2 * in_c * out_c, k2, lanes);
+      }
+    }
+  }
+}
