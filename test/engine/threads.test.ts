@@ -1,6 +1,7 @@
 /**
  * The threaded wasm build in Node: it starts with the requested pool, computes what the cpu backend computes
- * (|diff| <= 1e-4 * max(1, |cpu|)), and does not keep the process alive (this file would time out otherwise).
+ * (|diff| <= 1e-4 * max(1, |cpu|)) also where Pneumoscope's convolutions split their work over the SIMD kernel
+ * pool (src/engine/simd/pool.ts), and does not keep the process alive (this file would time out otherwise).
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
@@ -36,6 +37,42 @@ function convPoolGradients(): Float32Array[] {
   });
 }
 
+/** Fused convolutions (bias, ReLU) that the kernel pool splits: Winograd tiles (batch 1 and 3), direct batches. */
+function pooledConvolutions(): Float32Array[] {
+  return tf.tidy(() => {
+    const values = (shape: number[], f: (i: number) => number) =>
+      Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => f(i));
+    const out: Float32Array[] = [];
+    for (const [n, ci, k, stride] of [
+      [1, 6, 3, 1],
+      [3, 5, 3, 1],
+      [3, 2, 3, 1],
+      [4, 6, 1, 2],
+    ]) {
+      const x = tf.tensor4d(
+        values([n, 11, 9, ci], (i) => Math.sin(i * 0.37)),
+        [n, 11, 9, ci],
+      );
+      const filter = tf.tensor4d(
+        values([k, k, ci, 10], (i) => Math.cos(i * 0.21)),
+        [k, k, ci, 10],
+      );
+      const bias = tf.tensor1d(values([10], (i) => i / 10 - 0.5));
+      const y = tf.fused.conv2d({ x, filter, bias, strides: stride, pad: 'same', activation: 'relu' });
+      out.push(y.dataSync().slice() as Float32Array);
+    }
+    return out;
+  });
+}
+
+function assertClose(onWasm: Float32Array[], onCpu: Float32Array[]): void {
+  onCpu.forEach((cpu, i) => {
+    const scale = Math.max(1, ...Array.from(cpu, Math.abs));
+    const worst = Math.max(...Array.from(cpu, (v, j) => Math.abs(v - onWasm[i][j])));
+    assert.ok(worst <= 1e-4 * scale, `result ${i}: max |wasm - cpu| = ${worst}`);
+  });
+}
+
 before(async () => {
   await initEngine({ backend: 'wasm', threads: 2 });
 });
@@ -51,10 +88,14 @@ describe('threaded wasm', () => {
     await tf.setBackend('cpu');
     const onCpu = convPoolGradients();
     await tf.setBackend('wasm');
-    onCpu.forEach((cpu, i) => {
-      const scale = Math.max(1, ...Array.from(cpu, Math.abs));
-      const worst = Math.max(...Array.from(cpu, (v, j) => Math.abs(v - onWasm[i][j])));
-      assert.ok(worst <= 1e-4 * scale, `gradient ${i}: max |wasm - cpu| = ${worst}`);
-    });
+    assertClose(onWasm, onCpu);
+  });
+
+  it('splits convolutions over the SIMD kernel pool and computes what the cpu backend computes', async () => {
+    const onWasm = pooledConvolutions();
+    await tf.setBackend('cpu');
+    const onCpu = pooledConvolutions();
+    await tf.setBackend('wasm');
+    assertClose(onWasm, onCpu);
   });
 });

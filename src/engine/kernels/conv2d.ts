@@ -17,13 +17,16 @@ import {
   type TensorInfo,
   util,
 } from '@tensorflow/tfjs-core';
-import { convolve } from './convolution.ts';
+import { kernelPool } from '../simd/pool.ts';
+import { convolve, convolvesInParallel } from './convolution.ts';
 
-/** Whether the backend runs XNNPACK on one thread (the direct kernels then win everywhere). */
-export function singleThreaded(backend: BackendWasm): boolean {
-  const bindings = (backend.wasm as unknown as { tfjs: { getThreadsCount?: () => number } }).tfjs;
-  if (process.env.CXR_STOCK_CONV) return false;
-  return (bindings.getThreadsCount?.() ?? 1) <= 1;
+/**
+ * Whether Pneumoscope's convolution beats the stock one here: always on one thread; on the threaded build when
+ * it uses every thread too (convolution.ts), else XNNPACK's threaded operator does.
+ */
+function ours(backend: BackendWasm, info: backend_util.Conv2DInfo): boolean {
+  const pool = kernelPool(backend);
+  return pool === null || convolvesInParallel(info, pool.threads);
 }
 
 /** The convolution geometry, or null when the direct kernels do not apply (NCHW, dilation). */
@@ -51,7 +54,7 @@ export function makeConv2dConfig(stock: KernelConfig): KernelConfig {
   const conv2d = (args: Args<{ x: TensorInfo; filter: TensorInfo }, Conv2DAttrs>): TensorInfo => {
     const { inputs, backend, attrs } = args;
     const info = geometry(inputs.x.shape, inputs.filter.shape, attrs);
-    if (!info || !singleThreaded(backend)) {
+    if (!info || !ours(backend, info)) {
       return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     }
     return convolve(backend, inputs.x, inputs.filter, null, false, info);
@@ -78,7 +81,7 @@ export function makeFusedConv2dConfig(stock: KernelConfig): KernelConfig {
     const activation = attrs.activation ?? 'linear';
     const supported =
       info !== null &&
-      singleThreaded(backend) &&
+      ours(backend, info) &&
       (activation === 'linear' || activation === 'relu') &&
       !preluActivationWeights &&
       (!bias || util.sizeFromShape(bias.shape) === info.outChannels);
@@ -125,7 +128,8 @@ export function makeConv2dTrainConfig(stockFused: KernelConfig): KernelConfig {
   ): TensorInfo => {
     const { inputs, backend, attrs } = args;
     const { x, filter, bias } = inputs;
-    if (!singleThreaded(backend)) {
+    const info = trainInfo(x, filter, attrs);
+    if (!ours(backend, info)) {
       const fusedAttrs = {
         ...attrs,
         dataFormat: 'NHWC',
@@ -138,7 +142,7 @@ export function makeConv2dTrainConfig(stockFused: KernelConfig): KernelConfig {
         attrs: fusedAttrs,
       } as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     }
-    return convolve(backend, x, filter, bias ?? null, attrs.relu, trainInfo(x, filter, attrs));
+    return convolve(backend, x, filter, bias ?? null, attrs.relu, info);
   };
   return { kernelName: CONV2D_TRAIN, backendName: 'wasm', kernelFunc: train as unknown as KernelFunc };
 }

@@ -13,6 +13,7 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
 import { heapAddress, simdKernels } from '../simd/index.ts';
+import { kernelPool } from '../simd/pool.ts';
 
 /** Below this many reduced channels the Winograd transforms cost more than they save (the first layer). */
 const WINOGRAD_MIN_CHANNELS = 4;
@@ -69,14 +70,24 @@ interface WinogradCall {
   padLeft: number;
 }
 
+/** [begin, end) of `total` items in `parts` near-equal shares. */
+function shares(total: number, parts: number): [number, number][] {
+  return Array.from({ length: parts }, (_, p) => [
+    Math.floor((p * total) / parts),
+    Math.floor(((p + 1) * total) / parts),
+  ]);
+}
+
 function winograd(backend: BackendWasm, call: WinogradCall): void {
   const simd = simdKernels(backend);
+  const pool = kernelPool(backend);
+  const threads = pool?.threads ?? 1;
   const reduce4 = roundUp(call.inChannels, 4);
   const out8 = roundUp(call.outChannels, 8);
   const block = Math.max(4, Math.floor(WINOGRAD_BLOCK_FLOATS / (16 * (reduce4 + out8)) / 4) * 4);
   const filterFloats = 16 * call.inChannels * out8;
   const scratchFloats = 16 * block * (reduce4 + out8);
-  withBuffer(backend, filterFloats + out8 + scratchFloats, (buffer) => {
+  withBuffer(backend, filterFloats + out8 + threads * scratchFloats, (buffer) => {
     const u = buffer;
     const bias8 = buffer + filterFloats * 4;
     const scratch = bias8 + out8 * 4;
@@ -96,12 +107,13 @@ function winograd(backend: BackendWasm, call: WinogradCall): void {
       heap.fill(0, bias8 / 4, bias8 / 4 + out8);
       heap.set(backend.typedArrayFromHeap(call.bias) as Float32Array, bias8 / 4);
     }
-    simd.winogradConv(
+    const tiles = call.batch * Math.ceil(call.outHeight / 2) * Math.ceil(call.outWidth / 2);
+    const calls = shares(tiles, Math.min(threads, Math.ceil(tiles / block))).map(([begin, end], p) => [
       call.x,
       u,
       call.bias ? bias8 : 0,
       call.y,
-      scratch,
+      scratch + p * scratchFloats * 4,
       call.batch,
       call.inHeight,
       call.inWidth,
@@ -113,8 +125,20 @@ function winograd(backend: BackendWasm, call: WinogradCall): void {
       call.padLeft,
       call.relu ? 1 : 0,
       block,
-    );
+      begin,
+      end,
+    ]);
+    if (pool && calls.length > 1) pool.run('winograd_conv', calls);
+    else simd.winogradConv(...calls[0]);
   });
+}
+
+/**
+ * Whether `convolve` uses every thread of a threaded backend for this convolution (Winograd splits its tiles,
+ * the direct kernel its batch); where it would not, XNNPACK's threaded convolution is the better choice.
+ */
+export function convolvesInParallel(info: backend_util.Conv2DInfo, threads: number): boolean {
+  return isWinograd(info, info.inChannels) || info.batchSize >= threads;
 }
 
 /** y = conv(x, filter) (+ bias) (ReLU), NHWC, no dilation. */
@@ -163,12 +187,16 @@ export function convolve(
       heap.fill(0, bias8 / 4, bias8 / 4 + out8);
       heap.set(backend.typedArrayFromHeap(bias) as Float32Array, bias8 / 4);
     }
-    simd.conv2dForward(
-      at(x),
+    // With a pool, each thread takes a share of the batch.
+    const pool = kernelPool(backend);
+    const xImage = info.inHeight * info.inWidth * inChannels * 4;
+    const yImage = info.outHeight * info.outWidth * outChannels * 4;
+    const calls = shares(info.batchSize, Math.min(pool?.threads ?? 1, info.batchSize)).map(([begin, end]) => [
+      at(x) + begin * xImage,
       packed,
       bias8,
-      at(y),
-      info.batchSize,
+      at(y) + begin * yImage,
+      end - begin,
       info.inHeight,
       info.inWidth,
       inChannels,
@@ -182,7 +210,9 @@ export function convolve(
       info.padInfo.top,
       info.padInfo.left,
       relu ? 1 : 0,
-    );
+    ]);
+    if (pool && calls.length > 1) pool.run('conv2d_forward', calls);
+    else simd.conv2dForward(...calls[0]);
   });
   return y;
 }

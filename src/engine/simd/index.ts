@@ -78,7 +78,8 @@ interface EmscriptenMemoryHolder {
 
 const instances = new WeakMap<object, SimdKernels>();
 
-function backendMemory(backend: BackendWasm): WebAssembly.Memory {
+/** The backend's wasm memory (shared on TF.js's threaded build). */
+export function backendMemory(backend: BackendWasm): WebAssembly.Memory {
   const module = backend.wasm as unknown as EmscriptenMemoryHolder;
   // The single-threaded build exports its memory; the threaded build creates it in JS and keeps it here.
   const memory = module.wasmMemory ?? module.asm?.memory;
@@ -87,10 +88,16 @@ function backendMemory(backend: BackendWasm): WebAssembly.Memory {
   return memory;
 }
 
-function instantiate(memory: WebAssembly.Memory): SimdKernels {
+/** The bytes of the kernel module built for this kind of memory. */
+export function moduleBytes(memory: WebAssembly.Memory): Uint8Array<ArrayBuffer> {
   const shared = memory.buffer instanceof SharedArrayBuffer;
-  const file = new URL(shared ? './kernels-shared.wasm' : './kernels.wasm', import.meta.url);
-  const module = new WebAssembly.Module(fs.readFileSync(file));
+  return new Uint8Array(
+    fs.readFileSync(new URL(shared ? './kernels-shared.wasm' : './kernels.wasm', import.meta.url)),
+  );
+}
+
+function instantiate(memory: WebAssembly.Memory): SimdKernels {
+  const module = new WebAssembly.Module(moduleBytes(memory));
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<
     string,
     (...args: number[]) => void

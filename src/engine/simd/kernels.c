@@ -683,18 +683,20 @@ static inline __attribute__((always_inline)) v128_t load_pixel(const float *x, i
 }
 
 // y = conv3x3(x, g) (+ bias) (ReLU), stride 1, for x [batch, in_h, in_w, in_c] and y [batch, out_h, out_w, out_c],
-// with u from winograd_filter (reduce = in_c). Scratch: 16 * block * (in_c4 + out_c8) floats.
+// with u from winograd_filter (reduce = in_c); only output tiles [tile_begin, tile_end) of the batch's
+// batch * ceil(out_h / 2) * ceil(out_w / 2) (threads split them). Scratch: 16 * block * (in_c4 + out_c8) floats.
 EXPORT(winograd_conv)
 void winograd_conv(const float *x, const float *u, const float *bias8, float *y, float *scratch, int32_t batch,
                    int32_t in_h, int32_t in_w, int32_t in_c, int32_t out_h, int32_t out_w, int32_t out_c,
-                   int32_t pad_top, int32_t pad_left, int32_t relu, int32_t block) {
+                   int32_t pad_top, int32_t pad_left, int32_t relu, int32_t block, int32_t tile_begin,
+                   int32_t tile_end) {
   const int32_t in_c4 = (in_c + 3) & ~3, out_c8 = (out_c + 7) & ~7;
   const int32_t tiles_h = (out_h + 1) / 2, tiles_w = (out_w + 1) / 2;
-  const int32_t tiles = batch * tiles_h * tiles_w;
+  const int32_t tiles = min32(tile_end, batch * tiles_h * tiles_w);
   float *v = scratch;                                 // [16][block][in_c4]
   float *m = scratch + (int64_t)16 * block * in_c4;   // [16][block][out_c8]
   const v128_t zero = wasm_f32x4_splat(0.0f);
-  for (int32_t t0 = 0; t0 < tiles; t0 += block) {
+  for (int32_t t0 = tile_begin; t0 < tiles; t0 += block) {
     const int32_t count = min32(block, tiles - t0);
     // Input transform of the block's tiles, 4 channels at a time.
     for (int32_t t = 0; t < count; t++) {
