@@ -33,6 +33,8 @@ export interface EngineOptions {
    * inference, and as many data-parallel replicas for training (parallel/trainer.ts).
    */
   threads?: number;
+  /** The count when neither `threads` nor CXR_WASM_THREADS says (default DEFAULT_THREADS). */
+  defaultThreads?: number;
 }
 
 /**
@@ -44,7 +46,8 @@ export const DEFAULT_THREADS = Math.min(2, os.availableParallelism());
 /** The thread count asked for by the options or the environment. */
 export function requestedThreads(options: EngineOptions = {}): number {
   const fromEnv = process.env.CXR_WASM_THREADS;
-  const threads = options.threads ?? (fromEnv ? Number(fromEnv) : DEFAULT_THREADS);
+  const threads =
+    options.threads ?? (fromEnv ? Number(fromEnv) : (options.defaultThreads ?? DEFAULT_THREADS));
   if (!Number.isInteger(threads) || threads < 1) {
     throw new Error(`wasm threads must be a positive integer, got ${options.threads ?? fromEnv}`);
   }

@@ -18,7 +18,10 @@ export interface ServeOptions {
   /** 0 picks a free port. */
   port: number;
   backend?: BackendName;
-  /** WASM threads for inference (default: CXR_WASM_THREADS, else 2). */
+  /**
+   * WASM threads for inference (default: CXR_WASM_THREADS, else 1: a server shares its machine, and a thread pool
+   * waits for its slowest thread, so one core per process keeps the latency steady; docs/benchmarks.md).
+   */
   threads?: number;
   limits?: Partial<ServerLimits>;
   logger?: FastifyServerOptions['logger'];
@@ -52,7 +55,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   if (!existsSync(path.join(options.modelDir, METADATA_JSON)))
     throw new Error(missingModelMessage(options.modelDir));
   // The engine's thread count is fixed by its first initialisation, so set it before the predictor loads.
-  await initEngine({ backend: options.backend, threads: options.threads });
+  await initEngine({ backend: options.backend, threads: options.threads, defaultThreads: 1 });
   const scorer = await Predictor.load(options.modelDir, { backend: options.backend });
   let app: FastifyInstance;
   try {

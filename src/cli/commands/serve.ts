@@ -132,7 +132,7 @@ export function registerServeCommand(program: Command): void {
       `require "Authorization: Bearer <key>" on /api/ (default: $${API_KEY_ENV}; the variable keeps the key out of ps)`,
     )
     .addOption(new Option('--backend <name>', 'TF.js backend').choices([...BACKEND_NAMES]).default('wasm'))
-    .option('--threads <n>', 'wasm threads for inference (default: $CXR_WASM_THREADS, else 2)', integerArg(1))
+    .option('--threads <n>', 'wasm threads for inference (default: $CXR_WASM_THREADS, else 1)', integerArg(1))
     .option('--max-upload-mb <mb>', 'largest request body in MB', integerArg(1), 50)
     .option(
       '--max-pixels <n>',
