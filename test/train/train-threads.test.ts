@@ -1,7 +1,7 @@
 /**
  * `trainModel` on two threads (two data-parallel replicas; this file runs in its own process, where the engine
- * starts with two threads): a killed and resumed run ends with exactly the weights of an uninterrupted one, and
- * two runs with the same seed agree bit for bit.
+ * starts with two threads): a killed and resumed run, whose second epoch runs on new replicas restored from the
+ * checkpoint, ends with exactly the weights of an uninterrupted one (so the run is also deterministic).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -60,17 +60,13 @@ after(async () => {
 });
 
 describe('trainModel on two threads', () => {
-  it('is deterministic, and a resumed run ends with exactly the weights of an uninterrupted one', async () => {
+  it('resumes a killed run and ends with exactly the weights of an uninterrupted one', async () => {
     const straight = path.join(work, 'straight');
-    const again = path.join(work, 'again');
     const resumed = path.join(work, 'resumed');
     await trainModel(options(straight));
     assert.equal(engineThreads(), 2);
-    await trainModel(options(again));
     await assert.rejects(trainModel(options(resumed, { hooks: [killAfterFirstEpoch] })), /simulated crash/);
     await trainModel(options(resumed, { resume: true }));
-    const expected = await weights(straight);
-    assert.deepEqual(await weights(again), expected, 'two runs with one seed differ');
-    assert.deepEqual(await weights(resumed), expected, 'the resumed run differs');
+    assert.deepEqual(await weights(resumed), await weights(straight), 'the resumed run differs');
   });
 });
