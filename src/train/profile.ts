@@ -14,7 +14,7 @@ import { PROBABILITY_EPS } from '../metrics/calibration.ts';
 import type { PixelSet } from './batches.ts';
 import { resolveTrainConfig } from './config.ts';
 import { type EpochTimings, emptyTimings, initialTrainingState, runTraining } from './loop.ts';
-import { augmenterFor, createSeededModel } from './train.ts';
+import { augmenterFor, createSeededModel, loopSettings } from './train.ts';
 
 export interface EpochProfileOptions {
   architecture?: string;
@@ -103,18 +103,7 @@ export async function profileTrainingEpoch(options: EpochProfileOptions = {}): P
         state,
         timings: parts,
         augment: augmenterFor(config),
-        settings: {
-          epochs: 1,
-          batchSize,
-          imageSize,
-          seed: config.seed,
-          monitor: config.monitor,
-          schedule: {
-            base: config.learningRate,
-            warmupEpochs: config.warmupEpochs,
-            finalFactor: config.finalLearningRateFactor,
-          },
-        },
+        settings: loopSettings(config),
       });
     } finally {
       mainKernels = main.stop();

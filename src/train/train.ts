@@ -37,6 +37,7 @@ import { BestWeights, batchProgress, checkpointing, earlyStopping, epochLog } fr
 import {
   type EpochRecord,
   initialTrainingState,
+  type LoopSettings,
   runTraining,
   type TrainingHooks,
   type TrainingState,
@@ -310,18 +311,7 @@ async function fit(run: Run, member: MemberRun): Promise<void> {
       trainer,
       train: data.train,
       val: data.val,
-      settings: {
-        epochs: config.epochs,
-        batchSize: config.batchSize,
-        imageSize: config.imageSize,
-        seed: config.seed,
-        monitor: config.monitor,
-        schedule: {
-          base: config.learningRate,
-          warmupEpochs: config.warmupEpochs,
-          finalFactor: config.finalLearningRateFactor,
-        },
-      },
+      settings: loopSettings(config),
       state: member.state,
       hooks: [...trainingHooks(run, member), ...(run.options.hooks ?? [])],
       augment: augmenterFor(config),
@@ -499,6 +489,22 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     for (const m of members) if (m.model !== model) m.model.dispose();
     model?.dispose();
   }
+}
+
+/** The epoch loop's settings for `config`. */
+export function loopSettings(config: TrainConfig): LoopSettings {
+  return {
+    epochs: config.epochs,
+    batchSize: config.batchSize,
+    imageSize: config.imageSize,
+    seed: config.seed,
+    monitor: config.monitor,
+    schedule: {
+      base: config.learningRate,
+      warmupEpochs: config.warmupEpochs,
+      finalFactor: config.finalLearningRateFactor,
+    },
+  };
 }
 
 /** The training loop's augmentation hook for `config`, or undefined without augmentation. */

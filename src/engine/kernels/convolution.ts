@@ -70,6 +70,33 @@ interface WinogradCall {
   padLeft: number;
 }
 
+/** Copies `bias` (outChannels values) to the heap at byte `address`, zero-padded to `padded` values. */
+function copyBias(backend: BackendWasm, bias: TensorInfo, address: number, padded: number): void {
+  const values = backend.typedArrayFromHeap(bias) as Float32Array;
+  const heap = new Float32Array(values.buffer);
+  heap.fill(0, address / 4, address / 4 + padded);
+  heap.set(values, address / 4);
+}
+
+/** The geometry arguments of conv2d_forward and conv2d_input_grad, for `batch` images. */
+function geometryArgs(info: backend_util.Conv2DInfo, batch: number): number[] {
+  return [
+    batch,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ];
+}
+
 /** [begin, end) of `total` items in `parts` near-equal shares. */
 function shares(total: number, parts: number): [number, number][] {
   return Array.from({ length: parts }, (_, p) => [
@@ -102,11 +129,7 @@ function winograd(backend: BackendWasm, call: WinogradCall): void {
       cStride,
       call.flip ? 1 : 0,
     );
-    if (call.bias) {
-      const heap = new Float32Array((backend.typedArrayFromHeap(call.bias) as Float32Array).buffer);
-      heap.fill(0, bias8 / 4, bias8 / 4 + out8);
-      heap.set(backend.typedArrayFromHeap(call.bias) as Float32Array, bias8 / 4);
-    }
+    if (call.bias) copyBias(backend, call.bias, bias8, out8);
     const tiles = call.batch * Math.ceil(call.outHeight / 2) * Math.ceil(call.outWidth / 2);
     const calls = shares(tiles, Math.min(threads, Math.ceil(tiles / block))).map(([begin, end], p) => [
       call.x,
@@ -182,11 +205,7 @@ export function convolve(
   withBuffer(backend, packedFloats + (bias ? out8 : 0), (packed) => {
     simd.packFilter(at(filter), packed, filterHeight * filterWidth * inChannels, outChannels);
     const bias8 = bias ? packed + packedFloats * 4 : 0;
-    if (bias) {
-      const heap = new Float32Array((backend.typedArrayFromHeap(bias) as Float32Array).buffer);
-      heap.fill(0, bias8 / 4, bias8 / 4 + out8);
-      heap.set(backend.typedArrayFromHeap(bias) as Float32Array, bias8 / 4);
-    }
+    if (bias) copyBias(backend, bias, bias8, out8);
     // With a pool, each thread takes a share of the batch.
     const pool = kernelPool(backend);
     const xImage = info.inHeight * info.inWidth * inChannels * 4;
@@ -196,19 +215,7 @@ export function convolve(
       packed,
       bias8,
       at(y) + begin * yImage,
-      end - begin,
-      info.inHeight,
-      info.inWidth,
-      inChannels,
-      info.outHeight,
-      info.outWidth,
-      outChannels,
-      filterHeight,
-      filterWidth,
-      info.strideHeight,
-      info.strideWidth,
-      info.padInfo.top,
-      info.padInfo.left,
+      ...geometryArgs(info, end - begin),
       relu ? 1 : 0,
     ]);
     if (pool && calls.length > 1) pool.run('conv2d_forward', calls);
@@ -271,24 +278,7 @@ export function convolveInputGradient(
     const taps = filterHeight * filterWidth;
     withBuffer(backend, taps * outChannels * roundUp(inChannels, 8), (packed) => {
       simd.packFilterTransposed(at(filter), packed, taps, inChannels, outChannels);
-      simd.conv2dInputGrad(
-        at(dy),
-        packed,
-        at(dx),
-        info.batchSize,
-        info.inHeight,
-        info.inWidth,
-        inChannels,
-        info.outHeight,
-        info.outWidth,
-        outChannels,
-        filterHeight,
-        filterWidth,
-        info.strideHeight,
-        info.strideWidth,
-        info.padInfo.top,
-        info.padInfo.left,
-      );
+      simd.conv2dInputGrad(at(dy), packed, at(dx), ...geometryArgs(info, info.batchSize));
     });
   }
   return dx;

@@ -650,25 +650,6 @@ void winograd_filter(const float *w, float *u, int32_t reduce, int32_t out_c, in
   }
 }
 
-// B^T d B for 4 channels at once: d[i][j] are the tile's 16 input vectors.
-static inline __attribute__((always_inline)) void winograd_input_tile(v128_t d[4][4], v128_t out[16]) {
-  v128_t t[4][4];
-#pragma clang loop unroll(full)
-  for (int32_t j = 0; j < 4; j++) {
-    t[0][j] = wasm_f32x4_sub(d[0][j], d[2][j]);
-    t[1][j] = wasm_f32x4_add(d[1][j], d[2][j]);
-    t[2][j] = wasm_f32x4_sub(d[2][j], d[1][j]);
-    t[3][j] = wasm_f32x4_sub(d[1][j], d[3][j]);
-  }
-#pragma clang loop unroll(full)
-  for (int32_t i = 0; i < 4; i++) {
-    out[i * 4 + 0] = wasm_f32x4_sub(t[i][0], t[i][2]);
-    out[i * 4 + 1] = wasm_f32x4_add(t[i][1], t[i][2]);
-    out[i * 4 + 2] = wasm_f32x4_sub(t[i][2], t[i][1]);
-    out[i * 4 + 3] = wasm_f32x4_sub(t[i][1], t[i][3]);
-  }
-}
-
 // Loads 4 channels (or `count` < 4, the rest zero) of input pixel (h, w), zero outside the image.
 static inline __attribute__((always_inline)) v128_t load_pixel(const float *x, int32_t h, int32_t w, int32_t in_h, int32_t in_w, int32_t in_c,
                                 int32_t count) {
@@ -680,6 +661,38 @@ static inline __attribute__((always_inline)) v128_t load_pixel(const float *x, i
   if (count > 1) v = wasm_f32x4_replace_lane(v, 1, p[1]);
   if (count > 2) v = wasm_f32x4_replace_lane(v, 2, p[2]);
   return v;
+}
+
+// The input transform of a 4x4 tile whose top-left pixel is (h0, w0) of image xn, 4 channels from c on, stored at
+// v[xi][t][c..c+3] (v holds `block` tiles of in_c4 channels per position xi): B^T d B, with
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] for F(2x2, 3x3) (GRADIENT 0), and the last row negated,
+//   [0 -1 0 1], for F(3x3, 2x2) (GRADIENT 1).
+static inline __attribute__((always_inline)) void winograd_input_tile(const float *xn, int32_t h0, int32_t w0,
+                                                                      int32_t in_h, int32_t in_w, int32_t in_c,
+                                                                      int32_t c, float *v, int32_t block, int32_t t,
+                                                                      int32_t in_c4, const int32_t GRADIENT) {
+  v128_t d[4][4], r[4][4];
+#pragma clang loop unroll(full)
+  for (int32_t i = 0; i < 4; i++)
+#pragma clang loop unroll(full)
+    for (int32_t j = 0; j < 4; j++) d[i][j] = load_pixel(xn + c, h0 + i, w0 + j, in_h, in_w, in_c, in_c - c);
+#pragma clang loop unroll(full)
+  for (int32_t j = 0; j < 4; j++) {
+    r[0][j] = wasm_f32x4_sub(d[0][j], d[2][j]);
+    r[1][j] = wasm_f32x4_add(d[1][j], d[2][j]);
+    r[2][j] = wasm_f32x4_sub(d[2][j], d[1][j]);
+    r[3][j] = GRADIENT ? wasm_f32x4_sub(d[3][j], d[1][j]) : wasm_f32x4_sub(d[1][j], d[3][j]);
+  }
+#pragma clang loop unroll(full)
+  for (int32_t i = 0; i < 4; i++) {
+    v128_t out[4];
+    out[0] = wasm_f32x4_sub(r[i][0], r[i][2]);
+    out[1] = wasm_f32x4_add(r[i][1], r[i][2]);
+    out[2] = wasm_f32x4_sub(r[i][2], r[i][1]);
+    out[3] = GRADIENT ? wasm_f32x4_sub(r[i][3], r[i][1]) : wasm_f32x4_sub(r[i][1], r[i][3]);
+#pragma clang loop unroll(full)
+    for (int32_t j = 0; j < 4; j++) wasm_v128_store(v + ((int64_t)(i * 4 + j) * block + t) * in_c4 + c, out[j]);
+  }
 }
 
 // y = conv3x3(x, g) (+ bias) (ReLU), stride 1, for x [batch, in_h, in_w, in_c] and y [batch, out_h, out_w, out_c],
@@ -704,16 +717,8 @@ void winograd_conv(const float *x, const float *u, const float *bias8, float *y,
       const int32_t n = tile / (tiles_h * tiles_w), rest = tile - n * tiles_h * tiles_w;
       const int32_t h0 = (rest / tiles_w) * 2 - pad_top, w0 = (rest % tiles_w) * 2 - pad_left;
       const float *xn = x + (int64_t)n * in_h * in_w * in_c;
-      for (int32_t c = 0; c < in_c4; c += 4) {
-        v128_t d[4][4], out[16];
-#pragma clang loop unroll(full)
-        for (int32_t i = 0; i < 4; i++)
-#pragma clang loop unroll(full)
-          for (int32_t j = 0; j < 4; j++) d[i][j] = load_pixel(xn + c, h0 + i, w0 + j, in_h, in_w, in_c, in_c - c);
-        winograd_input_tile(d, out);
-#pragma clang loop unroll(full)
-        for (int32_t xi = 0; xi < 16; xi++) wasm_v128_store(v + ((int64_t)xi * block + t) * in_c4 + c, out[xi]);
-      }
+      for (int32_t c = 0; c < in_c4; c += 4)
+        winograd_input_tile(xn, h0, w0, in_h, in_w, in_c, c, v, block, t, in_c4, 0);
     }
     // 16 products: m[xi][t][:] = v[xi][t][:] . u[xi].
     for (int32_t xi = 0; xi < 16; xi++) {
@@ -784,25 +789,6 @@ void winograd_conv(const float *x, const float *u, const float *bias8, float *y,
 // reduction, accumulated in M), and transformed to 3x3 once at the end: 16 multiplies per tile and channel pair
 // instead of 36.
 
-// B^T X B for 4 channels at once (the F(3x3, 2x2) input transform).
-static inline __attribute__((always_inline)) void winograd_grad_input_tile(v128_t d[4][4], v128_t out[16]) {
-  v128_t t[4][4];
-#pragma clang loop unroll(full)
-  for (int32_t j = 0; j < 4; j++) {
-    t[0][j] = wasm_f32x4_sub(d[0][j], d[2][j]);
-    t[1][j] = wasm_f32x4_add(d[1][j], d[2][j]);
-    t[2][j] = wasm_f32x4_sub(d[2][j], d[1][j]);
-    t[3][j] = wasm_f32x4_sub(d[3][j], d[1][j]);
-  }
-#pragma clang loop unroll(full)
-  for (int32_t i = 0; i < 4; i++) {
-    out[i * 4 + 0] = wasm_f32x4_sub(t[i][0], t[i][2]);
-    out[i * 4 + 1] = wasm_f32x4_add(t[i][1], t[i][2]);
-    out[i * 4 + 2] = wasm_f32x4_sub(t[i][2], t[i][1]);
-    out[i * 4 + 3] = wasm_f32x4_sub(t[i][3], t[i][1]);
-  }
-}
-
 // dw[kh, kw, ci, co] (3x3 filter) of a stride-1 convolution of x [batch, in_h, in_w, in_c] giving dy
 // [batch, out_h, out_w, out_c]. Scratch: 16 * (in_c4 * out_c8 + block * (in_c4 + out_c8)) floats.
 EXPORT(winograd_filter_grad)
@@ -825,17 +811,8 @@ void winograd_filter_grad(const float *x, const float *dy, float *dw, float *scr
       const int32_t oh = (rest / tiles_w) * 2, ow = (rest % tiles_w) * 2;
       // B^T X B of the input patch under the tile.
       const float *xn = x + (int64_t)n * in_h * in_w * in_c;
-      for (int32_t c = 0; c < in_c4; c += 4) {
-        v128_t d[4][4], out[16];
-#pragma clang loop unroll(full)
-        for (int32_t i = 0; i < 4; i++)
-#pragma clang loop unroll(full)
-          for (int32_t j = 0; j < 4; j++)
-            d[i][j] = load_pixel(xn + c, oh - pad_top + i, ow - pad_left + j, in_h, in_w, in_c, in_c - c);
-        winograd_grad_input_tile(d, out);
-#pragma clang loop unroll(full)
-        for (int32_t xi = 0; xi < 16; xi++) wasm_v128_store(v + ((int64_t)xi * block + t) * in_c4 + c, out[xi]);
-      }
+      for (int32_t c = 0; c < in_c4; c += 4)
+        winograd_input_tile(xn, oh - pad_top, ow - pad_left, in_h, in_w, in_c, c, v, block, t, in_c4, 1);
       // G D G^T of the dy tile (zeros beyond the edge).
       const float *dn = dy + (int64_t)n * out_h * out_w * out_c;
       for (int32_t c = 0; c < out_c8; c += 4) {
