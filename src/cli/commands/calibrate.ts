@@ -119,7 +119,8 @@ refits the calibration (--method temperature: one scale; platt: scale and offset
 different share of pneumonia) and the operating threshold (--threshold-rule) on labelled local images, and
 records in metadata.json and MODEL_CARD.md what was recalibrated, on how many images, from which model, and
 the metrics before and after. It also estimates by k-fold cross-validation (by patient) what to expect on the
-site's next images. Needs at least 20 readable images of each class; a few hundred are better.
+site's next images. Needs at least 20 usable images of each class (readable, and accepted by the input gate);
+a few hundred are better.
 
 --adapt-bn re-estimates batch-norm statistics on the images first (AdaBN). --adapt-bn-only needs no labels
 (any folder of images): it only re-estimates the statistics and keeps the calibration and threshold.
@@ -129,10 +130,10 @@ sens=0.97), youden (max sensitivity + specificity - 1). Defaults: --method ${DEF
 --threshold-rule ${DEFAULT_SITE_RULE}, chosen by simulation (docs/calibration.md).
 
 Examples:
-  cxr calibrate --data site-images/ --out models/site-a
-  cxr calibrate --model models/default --data site-images/ --out models/site-a --threshold-rule sens=0.97
-  cxr calibrate --data unlabelled-site-images/ --out models/site-a-bn --adapt-bn-only
-  cxr evaluate --model models/site-a --data other-site-images/ --attach`;
+  cxr calibrate --data site-images/ --out runs/site-a
+  cxr calibrate --model models/default --data site-images/ --out runs/site-a --threshold-rule sens=0.97
+  cxr calibrate --data unlabelled-site-images/ --out runs/site-a-bn --adapt-bn-only
+  cxr evaluate --model runs/site-a --data other-site-images/ --attach`;
 
 export function registerCalibrateCommand(program: Command): void {
   const command = program
