@@ -46,9 +46,10 @@ export interface ImageInfo {
 
 /**
  * Version of the pack index. 2: pixels follow the one pixel rule of src/data/decode.ts (no ICC profiles, BT.601
- * luma, 16-bit windowing) and entries carry colourfulness; packs of other versions are ignored and re-decoded.
+ * luma, 16-bit windowing) and entries carry colourfulness. 3: images are turned upright by their EXIF
+ * Orientation tag. Packs of other versions are ignored and re-decoded.
  */
-const PACK_VERSION = 2;
+const PACK_VERSION = 3;
 
 interface PackIndex {
   version: typeof PACK_VERSION;

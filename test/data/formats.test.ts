@@ -89,6 +89,19 @@ describe('one pixel rule for every container', () => {
     assert.ok(Math.abs(mean(low) - mean(eight)) < 20);
   });
 
+  test('a JPEG stored sideways with an EXIF Orientation tag decodes upright, as viewers and browsers show it', async () => {
+    // Orientation 6 means "rotate 90° clockwise to display": store the picture turned 90° anticlockwise.
+    const sideways = await raw(grey, 1)
+      .rotate(-90)
+      .jpeg({ quality: 95 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
+    const upright = await decodeGray(new Uint8Array(sideways));
+    assert.deepEqual([upright.width, upright.height], [width, height]);
+    const reference = await decodeGray(variants['JPEG re-encoded without profile']);
+    assert.ok(meanAbsDifference(upright.data, reference.data) < 1.5, 'same pixels as the upright JPEG');
+  });
+
   test('RGB becomes BT.601 luma, the same formula as DICOM YBR and RGB', () => {
     assert.equal(luma(255, 0, 0), 0.299 * 255);
     const { grey: values, colourfulness } = toLuma({ data: [10, 20, 30, 200, 200, 200], channels: 3 });

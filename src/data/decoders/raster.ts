@@ -111,10 +111,20 @@ export async function readRaster(
   },
 ): Promise<RasterImage> {
   try {
-    // failOn 'error' rejects truncated and damaged files instead of returning half-grey images.
-    const image = sharp(bytes, { limitInputPixels: options.maxPixels, failOn: 'error', ignoreIcc: true });
+    // failOn 'error' rejects truncated and damaged files instead of returning half-grey images. autoOrient turns
+    // the pixels as the EXIF Orientation tag says (a photographed film, a phone upload), as every viewer and the
+    // browser's decoder (on-device scoring) show them.
+    const image = sharp(bytes, {
+      limitInputPixels: options.maxPixels,
+      failOn: 'error',
+      ignoreIcc: true,
+      autoOrient: true,
+    });
     const meta = await image.metadata();
-    const original = { width: meta.width ?? 0, height: meta.height ?? 0 };
+    const original = {
+      width: meta.autoOrient?.width ?? meta.width ?? 0,
+      height: meta.autoOrient?.height ?? meta.height ?? 0,
+    };
     const colourChannels = (meta.channels ?? 3) - (meta.hasAlpha ? 1 : 0);
     const grey = colourChannels < 3;
     const deep = meta.depth !== undefined && meta.depth !== 'uchar' && meta.depth !== 'char';
