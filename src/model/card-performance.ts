@@ -98,9 +98,9 @@ function recordNotes(r: EvaluationRecord): string {
 function validationText(r: EvaluationRecord): string {
   return `### ${KIND_TITLES.validation}: ${r.name}
 
-Patients held out from the training data at random. The threshold and the calibration were fitted on these same
-images, so sensitivity and specificity here are optimistic, and images from the training hospital are easier than
-anyone else's.
+Patients held out from the training data (the training section says how they were chosen). The threshold and the
+calibration were fitted on these same images, so sensitivity and specificity here are optimistic, and images from
+the training hospital are easier than anyone else's.
 
 ${recordNotes(r)}
 

@@ -152,7 +152,7 @@ export function shiftEvaluationRecord(
     command: options.command,
     note:
       options.note ??
-      `${k} shifts of the same images pooled; the pooled intervals count each image once, not ${k} times`,
+      `${k} shifts of the same images pooled; the pooled intervals count each image once, not ${k} times.`,
     createdAt: options.createdAt,
   });
 }

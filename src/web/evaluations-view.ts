@@ -19,7 +19,7 @@ const KIND_TITLES: Record<Evaluation['kind'], string> = {
 
 const KIND_CONTEXT: Record<Evaluation['kind'], string> = {
   validation:
-    'Patients held out at random from the training hospital; the threshold and calibration were fitted on them, so these figures are optimistic.',
+    'Patients held out from the training hospital; the threshold and calibration were fitted on them, so these figures are optimistic.',
   shift:
     'The validation images re-rendered as another X-ray system might show them (framing, contrast, sharpening, noise), pooled; a rough proxy for another hospital.',
   external: 'A labelled dataset measured with cxr evaluate --attach.',
