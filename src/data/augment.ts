@@ -67,12 +67,17 @@ export interface AugmentParams {
   noise: number;
 }
 
-/** The batch hook of src/train/batches.ts: augments `count` packed images in place. */
+/**
+ * Augments `count` packed images in place: images `first` .. `first + count - 1` of a batch (default first 0),
+ * each from its own stream of (augmenter seed, batch seed, position in the batch), so that parts of a batch
+ * augmented apart (data-parallel replicas) come out as the whole batch would.
+ */
 export type InPlaceBatchAugment = (batch: {
   pixels: Uint8Array;
   count: number;
   imageSize: number;
   seed: number;
+  first?: number;
 }) => void;
 
 export interface Augmenter {
@@ -371,12 +376,12 @@ export function createAugmenter(options: AugmentOptions & { seed: number }): Aug
     }
   };
 
-  const inPlace: InPlaceBatchAugment = ({ pixels, count, imageSize, seed: batchSeed }) => {
+  const inPlace: InPlaceBatchAugment = ({ pixels, count, imageSize, seed: batchSeed, first = 0 }) => {
     const area = imageSize * imageSize;
     const scratch = new Uint8Array(area);
     for (let k = 0; k < count; k++) {
       scratch.set(pixels.subarray(k * area, (k + 1) * area));
-      const random = seededRandom(mixSeeds(mixSeeds(seed, batchSeed), k));
+      const random = seededRandom(mixSeeds(mixSeeds(seed, batchSeed), first + k));
       augmentOne(scratch, 0, imageSize, random, { out: pixels, offset: k * area });
     }
   };

@@ -1,7 +1,7 @@
 /**
- * Training batches from packed pixels: images are gathered by index into one reusable byte buffer and optionally
- * augmented there; the trainer (src/engine/parallel/trainer.ts) turns them into tensors, in this thread or in
- * its replicas.
+ * Training batches from packed pixels: images are gathered by index into one reusable byte buffer, with the seed
+ * of their augmentation; the trainer (src/engine/parallel/trainer.ts) augments them and turns them into tensors,
+ * in this thread or in its replicas (each augmenting its own share).
  */
 import type { RawBatch } from '../engine/parallel/trainer.ts';
 
@@ -12,17 +12,6 @@ export interface PixelSet {
   /** 0 = NORMAL, 1 = PNEUMONIA, one per image. */
   labels: Uint8Array;
 }
-
-/**
- * Augments a batch in place: `pixels` holds `count` images of imageSize² bytes. Must be a pure function of its
- * inputs and `seed`, so that a resumed run sees the same augmented images.
- */
-export type BatchAugment = (batch: {
-  pixels: Uint8Array;
-  count: number;
-  imageSize: number;
-  seed: number;
-}) => void;
 
 /** Weights that make both classes count equally in the loss: n / (2 n_class), so their mean over the set is 1. */
 export function balancedClassWeights(labels: Uint8Array): [number, number] {
@@ -55,15 +44,14 @@ export class BatchBuilder {
     private readonly imageSize: number,
     batchSize: number,
     private readonly classWeights: [number, number],
-    private readonly augment?: BatchAugment,
   ) {
     this.area = imageSize * imageSize;
     this.bytes = new Uint8Array(batchSize * this.area);
   }
 
   /**
-   * Builds the batch of images `indices`, augmented with `seed`. Its pixels live in this builder's buffer: hand
-   * the batch to the trainer (which copies it) before building the next one.
+   * Builds the batch of images `indices`, to be augmented with `seed`. Its pixels live in this builder's buffer:
+   * hand the batch to the trainer (which copies it) before building the next one.
    */
   build(indices: ArrayLike<number>, seed: number): TrainingBatch {
     const n = indices.length;
@@ -75,8 +63,6 @@ export class BatchBuilder {
       labels[k] = this.set.labels[i];
       weights[k] = this.classWeights[labels[k]];
     }
-    const batch = this.bytes.subarray(0, n * this.area);
-    this.augment?.({ pixels: batch, count: n, imageSize: this.imageSize, seed });
-    return { pixels: batch, labels, weights };
+    return { pixels: this.bytes.subarray(0, n * this.area), labels, weights, augmentSeed: seed };
   }
 }

@@ -12,7 +12,7 @@ import { orNaN } from '../metrics/errors.ts';
 import { rocAuc } from '../metrics/roc.ts';
 import { recomputeBatchNormStatistics } from '../model/batchnorm-stats.ts';
 import { predictRawProbabilities } from '../model/infer.ts';
-import { type BatchAugment, BatchBuilder, balancedClassWeights, type PixelSet } from './batches.ts';
+import { BatchBuilder, balancedClassWeights, type PixelSet } from './batches.ts';
 import { type LearningRateSchedule, learningRateAt } from './schedule.ts';
 
 /** The numbers of one finished epoch (one entry of history.json). */
@@ -119,14 +119,13 @@ export interface RunTrainingOptions {
   /** Restored from a checkpoint when resuming; a fresh state otherwise. */
   state: TrainingState;
   hooks?: TrainingHooks[];
-  augment?: BatchAugment;
   /** Accumulates where the time goes, when given (`cxr bench --profile`). */
   timings?: EpochTimings;
 }
 
 /** Wall-clock milliseconds spent in each part of the epochs run, accumulated. */
 export interface EpochTimings {
-  /** Gathering and augmenting batches (with replicas, this overlaps their steps). */
+  /** Gathering batches (with replicas, this overlaps their steps; the replicas augment their own images). */
   build: number;
   /** Waiting for the optimiser steps. */
   step: number;
@@ -216,7 +215,7 @@ async function trainOneEpoch(options: RunTrainingOptions, epoch: number): Promis
   const batches = stepsPerEpoch(count, settings.batchSize);
   const schedule = scheduleFor(settings, count);
   const weights = balancedClassWeights(train.labels);
-  const builder = new BatchBuilder(train, settings.imageSize, settings.batchSize, weights, options.augment);
+  const builder = new BatchBuilder(train, settings.imageSize, settings.batchSize, weights);
   const order = seededPermutation(count, deriveSeed(settings.seed, 'shuffle', epoch));
   const used = Math.min(count, batches * settings.batchSize);
   const build = (b: number) => {
@@ -228,6 +227,7 @@ async function trainOneEpoch(options: RunTrainingOptions, epoch: number): Promis
     if (options.timings) options.timings.build += performance.now() - started;
     return batch;
   };
+  // (The first batch is built before any step; the others while the previous one trains.)
   const seenLabels = new Uint8Array(used);
   const seenProbabilities = new Float32Array(used);
   let lossSum = 0;
@@ -236,11 +236,15 @@ async function trainOneEpoch(options: RunTrainingOptions, epoch: number): Promis
   let batch = build(0);
   for (let b = 0; b < batches; b++) {
     learningRate = learningRateAt(schedule, (epoch - 1) * batches + b);
+    // In this thread the step runs inside trainer.step; with replicas it runs while the next batch is built.
+    const stepStarted = performance.now();
     const pending = trainer.step(batch, learningRate, deriveSeed(settings.seed, 'dropout', epoch, b));
     const labels = batch.labels;
-    // The trainer has copied the batch: build the next one while replicas train on this one.
+    const buildStarted = performance.now();
     if (b + 1 < batches) batch = build(b + 1);
-    const step = await timed(options.timings, 'step', () => pending);
+    const buildMs = performance.now() - buildStarted;
+    const step = await pending;
+    if (options.timings) options.timings.step += performance.now() - stepStarted - buildMs;
     if (!Number.isFinite(step.loss)) {
       throw new Error(`training diverged: loss is ${step.loss} at epoch ${epoch}, batch ${b + 1}`);
     }

@@ -14,7 +14,7 @@ import { PROBABILITY_EPS } from '../metrics/calibration.ts';
 import type { PixelSet } from './batches.ts';
 import { resolveTrainConfig } from './config.ts';
 import { type EpochTimings, emptyTimings, initialTrainingState, runTraining } from './loop.ts';
-import { augmenterFor, createSeededModel, loopSettings } from './train.ts';
+import { augmentationFor, createSeededModel, loopSettings } from './train.ts';
 
 export interface EpochProfileOptions {
   architecture?: string;
@@ -85,6 +85,7 @@ export async function profileTrainingEpoch(options: EpochProfileOptions = {}): P
     imageSize,
     batchSize,
     epsilon: PROBABILITY_EPS,
+    augmentation: augmentationFor(config),
   });
   try {
     const parts = emptyTimings();
@@ -102,7 +103,6 @@ export async function profileTrainingEpoch(options: EpochProfileOptions = {}): P
         val,
         state,
         timings: parts,
-        augment: augmenterFor(config),
         settings: loopSettings(config),
       });
     } finally {

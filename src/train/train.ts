@@ -10,9 +10,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ProgressCallback } from '../core/progress.ts';
 import { deriveSeed, withSeededMathRandom } from '../core/random.ts';
-import { createAugmenter } from '../data/augment.ts';
 import { type BackendName, engineThreads, initEngine } from '../engine/backend.ts';
-import { createTrainer } from '../engine/parallel/trainer.ts';
+import { type AugmentationSpec, createTrainer } from '../engine/parallel/trainer.ts';
 import { fitGate } from '../gate/fit.ts';
 import { fitTemperature, PROBABILITY_EPS, probabilityToLogit } from '../metrics/calibration.ts';
 import { thresholdRuleByName } from '../metrics/threshold.ts';
@@ -303,6 +302,7 @@ async function fit(run: Run, member: MemberRun): Promise<void> {
     imageSize: config.imageSize,
     batchSize: config.batchSize,
     epsilon: PROBABILITY_EPS,
+    augmentation: augmentationFor(config),
   });
   try {
     await runTraining({
@@ -314,7 +314,6 @@ async function fit(run: Run, member: MemberRun): Promise<void> {
       settings: loopSettings(config),
       state: member.state,
       hooks: [...trainingHooks(run, member), ...(run.options.hooks ?? [])],
-      augment: augmenterFor(config),
     });
   } finally {
     await trainer.dispose();
@@ -507,10 +506,8 @@ export function loopSettings(config: TrainConfig): LoopSettings {
   };
 }
 
-/** The training loop's augmentation hook for `config`, or undefined without augmentation. */
-export function augmenterFor(config: TrainConfig) {
+/** The trainer's augmentation for `config`, or undefined without augmentation. */
+export function augmentationFor(config: TrainConfig): AugmentationSpec | undefined {
   const settings = trainingAugmentation(config);
-  return settings
-    ? createAugmenter({ ...settings, seed: deriveSeed(config.seed, 'augmenter') }).inPlace
-    : undefined;
+  return settings ? { ...settings, seed: deriveSeed(config.seed, 'augmenter') } : undefined;
 }

@@ -57,6 +57,18 @@ describe('augmentation', () => {
     assert.notDeepEqual(a, sourceImages());
   });
 
+  it('in place, augments parts of a batch (from their first image on) as the whole batch', () => {
+    const whole = new Uint8Array(5 * AREA);
+    whole.set(sourceImages());
+    whole.set(sourceImages().subarray(0, 2 * AREA), 3 * AREA);
+    const parts = whole.slice();
+    const augmenter = createAugmenter({ seed: 3 });
+    augmenter.inPlace({ pixels: whole, count: 5, imageSize: SIZE, seed: 7 });
+    augmenter.inPlace({ pixels: parts.subarray(0, 3 * AREA), count: 3, imageSize: SIZE, seed: 7 });
+    augmenter.inPlace({ pixels: parts.subarray(3 * AREA), count: 2, imageSize: SIZE, seed: 7, first: 3 });
+    assert.deepEqual(parts, whole);
+  });
+
   it('is the identity when every range is 0 (bytes and floats)', () => {
     const src = sourceImages();
     const augmenter = createAugmenter({ seed: 5, ...NO_JITTER });

@@ -4,6 +4,7 @@
  */
 import type { CollectiveBuffers } from './collective.ts';
 import type { ArrayTensor, OptimizerState } from './state.ts';
+import type { AugmentationSpec } from './trainer.ts';
 
 /** Shared memory for the batches: two slots (one being trained on, one being filled), each of `capacity` images. */
 export interface BatchBuffers {
@@ -26,6 +27,8 @@ export interface InitRequest {
   optimizer: OptimizerState;
   /** Probability clipping inside the loss. */
   epsilon: number;
+  /** The training images' augmentation, or null. */
+  augmentation: AugmentationSpec | null;
 }
 
 export interface StepRequest {
@@ -39,6 +42,8 @@ export interface StepRequest {
   participants: number;
   learningRate: number;
   seed: number;
+  /** Augment this replica's images (in place, in the slot) with this batch seed; null: use them as they are. */
+  augmentSeed: number | null;
 }
 
 export interface ReadStateRequest {

@@ -8,6 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { deriveSeed } from '../../core/random.ts';
+import { createAugmenter, type InPlaceBatchAugment } from '../../data/augment.ts';
 import { initEngine } from '../backend.ts';
 import { type KernelProfile, startKernelProfile } from '../profile.ts';
 import { idleStep, trainStep } from '../train-step.ts';
@@ -36,6 +37,7 @@ interface Replica {
   collective: Collective;
   model: tfl.LayersModel;
   optimizer: tf.Optimizer;
+  augment: InPlaceBatchAugment | null;
 }
 
 let replica: Replica | null = null;
@@ -55,7 +57,9 @@ async function init(request: InitRequest): Promise<void> {
   writeModelWeights(model, request.weights);
   const optimizer = createOptimizer(request.optimizer);
   await writeOptimizerState(optimizer, request.optimizer);
-  replica = { init: request, collective: new Collective(request.rank, request.collective), model, optimizer };
+  const collective = new Collective(request.rank, request.collective);
+  const augment = request.augmentation ? createAugmenter(request.augmentation).inPlace : null;
+  replica = { init: request, collective, model, optimizer, augment };
 }
 
 /** Replica 0 draws the step's own seed (so one replica trains as the main thread would); others derive one. */
@@ -64,7 +68,7 @@ function replicaSeed(seed: number, rank: number): number {
 }
 
 function step(request: StepRequest): StepReply {
-  const { init: setup, collective, model, optimizer } = current();
+  const { init: setup, collective, model, optimizer, augment } = current();
   collective.participants = request.participants;
   const { imageSize } = setup.batches;
   const area = imageSize * imageSize;
@@ -74,13 +78,13 @@ function step(request: StepRequest): StepReply {
     withCollective(collective, () => idleStep({ model, optimizer, learningRate: request.learningRate }));
     return { loss: 0, probabilities: new Float32Array(0) };
   }
+  const pixels = views.pixels.subarray(start * area, (start + count) * area);
+  if (augment && request.augmentSeed !== null) {
+    // This replica's images only, in place in the shared slot: each replica owns its own part of it.
+    augment({ pixels, count, imageSize, seed: request.augmentSeed, first: start });
+  }
   const batch = tf.tidy(() => ({
-    x: tf.tensor4d(Float32Array.from(views.pixels.subarray(start * area, (start + count) * area)), [
-      count,
-      imageSize,
-      imageSize,
-      1,
-    ]),
+    x: tf.tensor4d(Float32Array.from(pixels), [count, imageSize, imageSize, 1]),
     y: tf.tensor2d(views.labels.slice(start, start + count), [count, 1]),
     weights: tf.tensor2d(views.weights.slice(start, start + count), [count, 1]),
   }));

@@ -14,6 +14,7 @@ import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { startTsWorker } from '../../core/ts-worker.ts';
+import { type AugmentOptions, createAugmenter, type InPlaceBatchAugment } from '../../data/augment.ts';
 import type { KernelProfile } from '../profile.ts';
 import { type StepResult, trainStep } from '../train-step.ts';
 import { createCollectiveBuffers } from './collective.ts';
@@ -37,7 +38,12 @@ export interface RawBatch {
   labels: ArrayLike<number>;
   /** Loss weight per image. */
   weights: ArrayLike<number>;
+  /** With the trainer's augmentation: the batch seed its images are augmented with (else none are). */
+  augmentSeed?: number;
 }
+
+/** The augmentation a trainer applies to batches that carry an `augmentSeed` (data/augment.ts). */
+export type AugmentationSpec = AugmentOptions & { seed: number };
 
 export interface Trainer {
   readonly replicas: number;
@@ -71,6 +77,11 @@ export interface TrainerOptions {
   batchSize: number;
   /** Probability clipping inside the loss. */
   epsilon: number;
+  /**
+   * Augmentation of the training images, done by whoever trains on them (each replica its own share, so the
+   * coordinating thread does not compete with the replicas for the cores).
+   */
+  augmentation?: AugmentationSpec;
 }
 
 function imageCount(batch: RawBatch, imageSize: number): number {
@@ -84,13 +95,22 @@ function imageCount(batch: RawBatch, imageSize: number): number {
 /** Trains the given model in this thread. */
 class LocalTrainer implements Trainer {
   readonly replicas = 1;
-  constructor(private readonly options: TrainerOptions) {}
+  private readonly augment: InPlaceBatchAugment | null;
+
+  constructor(private readonly options: TrainerOptions) {
+    this.augment = options.augmentation ? createAugmenter(options.augmentation).inPlace : null;
+  }
 
   async step(batch: RawBatch, learningRate: number, seed: number): Promise<StepResult> {
     const { imageSize } = this.options;
     const n = imageCount(batch, imageSize);
+    let pixels = batch.pixels;
+    if (this.augment && batch.augmentSeed !== undefined) {
+      pixels = pixels.slice();
+      this.augment({ pixels, count: n, imageSize, seed: batch.augmentSeed });
+    }
     const tensors = tf.tidy(() => ({
-      x: tf.tensor4d(Float32Array.from(batch.pixels), [n, imageSize, imageSize, 1]),
+      x: tf.tensor4d(Float32Array.from(pixels), [n, imageSize, imageSize, 1]),
       y: tf.tensor2d(Float32Array.from(batch.labels), [n, 1]),
       weights: tf.tensor2d(Float32Array.from(batch.weights), [n, 1]),
     }));
@@ -210,6 +230,7 @@ class DataParallelTrainer implements Trainer {
             weights,
             optimizer: optimizerState,
             epsilon: options.epsilon,
+            augmentation: options.augmentation ?? null,
           }),
         ),
       );
@@ -244,6 +265,7 @@ class DataParallelTrainer implements Trainer {
           participants,
           learningRate,
           seed,
+          augmentSeed: batch.augmentSeed ?? null,
         }),
       ),
     );
