@@ -244,6 +244,44 @@ describe('ReLU gradient (wasm vs cpu)', () => {
   }
 });
 
+describe('inference batch norm (wasm vs cpu)', () => {
+  for (const shape of [
+    [2, 5, 7, 3],
+    [3, 4, 16],
+    [1, 6, 6, 13],
+  ]) {
+    it(`FusedBatchNorm [${shape}] with and without scale and offset`, async () => {
+      const c = shape[shape.length - 1];
+      const stat = (seed: number, f: (v: number) => number) => tensor([c], seed, f);
+      await assertMatchesCpu({
+        name: 'batchNorm',
+        run: () =>
+          tf.tidy(() =>
+            tf.batchNorm(
+              tensor(shape, 21),
+              stat(22, (v) => v),
+              stat(23, (v) => v + 1.5),
+              stat(24, (v) => v),
+              stat(25, (v) => v * 2),
+              1e-3,
+            ),
+          ),
+      });
+      await assertMatchesCpu({
+        name: 'batchNorm without scale and offset',
+        run: () =>
+          tf.tidy(() =>
+            tf.batchNorm(
+              tensor(shape, 26),
+              stat(27, (v) => v),
+              stat(28, (v) => v + 1.5),
+            ),
+          ),
+      });
+    });
+  }
+});
+
 describe('reductions, tiling and transposed matrix products (wasm vs cpu)', () => {
   const reductions: [number[], number[], boolean][] = [
     [[4, 5, 6, 3], [0, 1, 2], false],

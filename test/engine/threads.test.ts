@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { engineThreads, initEngine } from '../../src/engine/backend.ts';
 
 /** Gradients of a conv -> max-pool -> sum chain for the input and the filter. */
@@ -65,6 +66,25 @@ function pooledConvolutions(): Float32Array[] {
   });
 }
 
+/** Batch norm in training mode (sums split over the pool's threads) and in inference mode, odd channel count. */
+function pooledBatchNorm(): Float32Array[] {
+  return tf.tidy(() => {
+    const n = 3 * 40 * 41 * 5;
+    const x = tf.tensor4d(
+      Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.11) * 3 + 1),
+      [3, 40, 41, 5],
+    );
+    const layer = tfl.layers.batchNormalization({ momentum: 0.5 });
+    const training = layer.apply(x, { training: true }) as tf.Tensor;
+    const inference = layer.apply(x) as tf.Tensor;
+    const values = [training, inference, ...layer.getWeights()].map(
+      (t) => t.dataSync().slice() as Float32Array,
+    );
+    for (const w of layer.weights) w.dispose();
+    return values;
+  });
+}
+
 function assertClose(onWasm: Float32Array[], onCpu: Float32Array[]): void {
   onCpu.forEach((cpu, i) => {
     const scale = Math.max(1, ...Array.from(cpu, Math.abs));
@@ -87,6 +107,14 @@ describe('threaded wasm', () => {
     const onWasm = convPoolGradients();
     await tf.setBackend('cpu');
     const onCpu = convPoolGradients();
+    await tf.setBackend('wasm');
+    assertClose(onWasm, onCpu);
+  });
+
+  it('splits batch norm over the SIMD kernel pool and computes what the cpu backend computes', async () => {
+    const onWasm = pooledBatchNorm();
+    await tf.setBackend('cpu');
+    const onCpu = pooledBatchNorm();
     await tf.setBackend('wasm');
     assertClose(onWasm, onCpu);
   });

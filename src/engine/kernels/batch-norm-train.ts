@@ -18,6 +18,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { activeCollective } from '../parallel/collective.ts';
 import { heapAddress, simdKernels } from '../simd/index.ts';
+import { kernelPool } from '../simd/pool.ts';
 
 /** Inputs x, gamma, beta; attr epsilon; outputs y, mean, variance, rstd = 1 / sqrt(variance + epsilon). */
 export const BATCH_NORM_TRAIN = 'PneumoscopeBatchNormTrain';
@@ -38,24 +39,24 @@ function rowsAndChannels(x: TensorInfo): [number, number] {
 
 /**
  * Heap scratch for one kernel call, laid out as: `coefficients` float32 arrays of `channels` values (per-channel
- * factors for the elementwise pass), a float32 block of 2 * channels (the SIMD reductions' partial sums), then
- * 2 * channels float64 sums, 8-byte aligned.
+ * factors for the elementwise pass), then per part of the rows (one per thread of the SIMD kernel pool) a float32
+ * block of 2 * channels (a reduction's running partial sums) and 2 * channels float64 sums, 8-byte aligned.
  */
-class Scratch {
+export class Scratch {
   private readonly info: TensorInfo;
   private readonly address: number;
-  private readonly blockFloat: number;
-  private readonly sumsByte: number;
+  private readonly partsByte: number;
+  private readonly partBytes: number;
 
   constructor(
     private readonly backend: BackendWasm,
     private readonly channels: number,
     coefficients: number,
+    readonly parts = 1,
   ) {
-    this.blockFloat = coefficients * channels;
-    const floatsBeforeSums = Math.ceil((this.blockFloat + 2 * channels) / 2) * 2;
-    this.sumsByte = floatsBeforeSums * 4;
-    this.info = backend.makeOutput([floatsBeforeSums + 4 * channels], 'float32');
+    this.partsByte = Math.ceil((coefficients * channels) / 2) * 8;
+    this.partBytes = 2 * channels * 4 + 2 * channels * 8;
+    this.info = backend.makeOutput([(this.partsByte + parts * this.partBytes) / 4], 'float32');
     this.address = heapAddress(backend, this.info);
   }
 
@@ -63,19 +64,24 @@ class Scratch {
   coefficient(i: number): number {
     return this.address + i * this.channels * 4;
   }
-  get block(): number {
-    return this.address + this.blockFloat * 4;
+  block(part: number): number {
+    return this.address + this.partsByte + part * this.partBytes;
   }
-  get sums(): number {
-    return this.address + this.sumsByte;
+  sums(part: number): number {
+    return this.block(part) + 2 * this.channels * 4;
   }
   /** Float32 view of coefficient array `i` (valid until the next heap allocation). */
   coefficientView(i: number): Float32Array {
     return new Float32Array(this.heap(), this.coefficient(i), this.channels);
   }
-  /** A copy of the first `count` float64 sums. */
-  sumsCopy(count: number): Float64Array {
-    return new Float64Array(this.heap(), this.sums, count).slice();
+  /** The first `count` float64 sums, added over the parts in order. */
+  sumsTotal(count: number): Float64Array {
+    const total = new Float64Array(count);
+    for (let p = 0; p < this.parts; p++) {
+      const part = new Float64Array(this.heap(), this.sums(p), count);
+      for (let i = 0; i < count; i++) total[i] += part[i];
+    }
+    return total;
   }
   private heap(): ArrayBufferLike {
     return (this.backend.typedArrayFromHeap(this.info) as Float32Array).buffer;
@@ -83,6 +89,35 @@ class Scratch {
   free(): void {
     this.backend.disposeData(this.info.dataId);
   }
+}
+
+/**
+ * Runs a row-wise SIMD kernel over rows [0, rows): in one call, or, on the threaded build, one call per thread of
+ * the SIMD kernel pool, each on its own share of the rows (`args(begin, end, part)` gives each call's arguments).
+ */
+export function overRows(
+  backend: BackendWasm,
+  kernel: string,
+  rows: number,
+  args: (begin: number, end: number, part: number) => number[],
+): void {
+  const calls = rowShares(backend, rows).map(([begin, end], part) => args(begin, end, part));
+  const pool = kernelPool(backend);
+  if (pool && calls.length > 1) pool.run(kernel, calls);
+  else simdKernels(backend).byName(kernel)(...calls[0]);
+}
+
+/** Rows below which a kernel runs in one call: a thread hand-off costs more than it saves. */
+const MIN_ROWS_PER_PART = 2048;
+
+/** [begin, end) shares of `rows` for the threads overRows will use. */
+export function rowShares(backend: BackendWasm, rows: number): [number, number][] {
+  const threads = kernelPool(backend)?.threads ?? 1;
+  const parts = Math.max(1, Math.min(threads, Math.floor(rows / MIN_ROWS_PER_PART)));
+  return Array.from({ length: parts }, (_, p) => [
+    Math.floor((p * rows) / parts),
+    Math.floor(((p + 1) * rows) / parts),
+  ]);
 }
 
 /** Sums [local..., rows] across the replicas of the active collective (if any); returns the total row count. */
@@ -101,18 +136,29 @@ function batchNormTrain({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   const [rows, channels] = rowsAndChannels(x);
   const y = backend.makeOutput(x.shape, 'float32');
   const [mean, variance, rstd] = [0, 1, 2].map(() => backend.makeOutput([channels], 'float32'));
-  const scratch = new Scratch(backend, channels, 2);
+  const shares = rowShares(backend, rows);
+  const scratch = new Scratch(backend, channels, 2, shares.length);
   try {
     const at = (t: TensorInfo) => heapAddress(backend, t);
-    const simd = simdKernels(backend);
     const heap = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+    const row = 4 * channels;
     const zeros = scratch.coefficient(0);
     scratch.coefficientView(0).fill(0);
-    simd.bnChannelSums(at(x), zeros, 0, rows, channels, scratch.block, scratch.sums);
-    const sums = exchange(scratch.sumsCopy(channels), rows);
-    heap(mean).set(sums.totals.map((s) => s / sums.rows));
-    simd.bnChannelSums(at(x), at(mean), 1, rows, channels, scratch.block, scratch.sums);
-    const squares = exchange(scratch.sumsCopy(channels), rows);
+    const channelSums = (shift: number, squared: number) =>
+      overRows(backend, 'bn_channel_sums', rows, (begin, end, part) => [
+        at(x) + begin * row,
+        shift,
+        squared,
+        end - begin,
+        channels,
+        scratch.block(part),
+        scratch.sums(part),
+      ]);
+    channelSums(zeros, 0);
+    const sums = exchange(scratch.sumsTotal(channels), rows);
+    heap(mean).set(sums.totals.map((v) => v / sums.rows));
+    channelSums(at(mean), 1);
+    const squares = exchange(scratch.sumsTotal(channels), rows);
     const epsilon = Math.fround(attrs.epsilon as number);
     const varianceValues = heap(variance);
     const rstdValues = heap(rstd);
@@ -123,7 +169,15 @@ function batchNormTrain({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
       rstdValues[c] = 1 / Math.fround(Math.sqrt(Math.fround(varianceValues[c] + epsilon)));
       scale[c] = gammaValues[c] * rstdValues[c];
     }
-    simd.bnNormalize(at(x), at(mean), scratch.coefficient(1), at(beta), at(y), rows, channels);
+    overRows(backend, 'bn_normalize', rows, (begin, end) => [
+      at(x) + begin * row,
+      at(mean),
+      scratch.coefficient(1),
+      at(beta),
+      at(y) + begin * row,
+      end - begin,
+      channels,
+    ]);
   } finally {
     scratch.free();
   }
@@ -136,13 +190,21 @@ function batchNormGrad({ inputs, backend }: KernelArgs): TensorInfo[] {
   const dx = backend.makeOutput(x.shape, 'float32');
   const dgamma = backend.makeOutput([channels], 'float32');
   const dbeta = backend.makeOutput([channels], 'float32');
-  const scratch = new Scratch(backend, channels, 3);
+  const scratch = new Scratch(backend, channels, 3, rowShares(backend, rows).length);
   try {
     const at = (t: TensorInfo) => heapAddress(backend, t);
-    const simd = simdKernels(backend);
     const heap = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-    simd.bnGradSums(at(dy), at(x), at(mean), rows, channels, scratch.block, scratch.sums);
-    const local = scratch.sumsCopy(2 * channels);
+    const row = 4 * channels;
+    overRows(backend, 'bn_grad_sums', rows, (begin, end, part) => [
+      at(dy) + begin * row,
+      at(x) + begin * row,
+      at(mean),
+      end - begin,
+      channels,
+      scratch.block(part),
+      scratch.sums(part),
+    ]);
+    const local = scratch.sumsTotal(2 * channels);
     const global = exchange(local, rows);
     const [a, b, shift] = [0, 1, 2].map((i) => scratch.coefficientView(i));
     const [gammaValues, rstdValues] = [heap(gamma), heap(rstd)];
@@ -157,17 +219,17 @@ function batchNormGrad({ inputs, backend }: KernelArgs): TensorInfo[] {
       b[c] = (a[c] * rstdValues[c] * rstdValues[c] * sumDyCentred) / global.rows;
       shift[c] = (a[c] * sumDy) / global.rows;
     }
-    simd.bnGradApply(
-      at(dy),
-      at(x),
+    overRows(backend, 'bn_grad_apply', rows, (begin, end) => [
+      at(dy) + begin * row,
+      at(x) + begin * row,
       at(mean),
       scratch.coefficient(0),
       scratch.coefficient(1),
       scratch.coefficient(2),
-      at(dx),
-      rows,
+      at(dx) + begin * row,
+      end - begin,
       channels,
-    );
+    ]);
   } finally {
     scratch.free();
   }

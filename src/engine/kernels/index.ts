@@ -6,6 +6,7 @@ import {
   Add,
   BatchMatMul,
   Conv2D,
+  FusedBatchNorm,
   FusedConv2D,
   getKernel,
   Identity,
@@ -18,6 +19,7 @@ import {
 import { adamUpdateConfig } from './adam.ts';
 import { makeAddConfig } from './add.ts';
 import { makeBatchMatMulConfig } from './batch-mat-mul.ts';
+import { makeFusedBatchNormConfig } from './batch-norm-inference.ts';
 import { batchNormGradConfig, batchNormTrainConfig } from './batch-norm-train.ts';
 import { makeConv2dConfig, makeConv2dTrainConfig, makeFusedConv2dConfig } from './conv2d.ts';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.ts';
@@ -61,6 +63,7 @@ function pneumoscopeKernels(): KernelConfig[] {
     makeFusedConv2dConfig(stockKernel(FusedConv2D)),
     makeConv2dTrainConfig(stockKernel(FusedConv2D)),
     adamUpdateConfig,
+    makeFusedBatchNormConfig(stockKernel(FusedBatchNorm)),
   ];
 }
 

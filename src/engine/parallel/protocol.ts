@@ -2,9 +2,13 @@
  * Messages between the coordinating thread (trainer.ts) and the replica workers (replica.ts). Every request
  * carries an id; the worker answers each with the same id, in order.
  */
+
+import type { AugmentOptions } from '../../data/augment.ts';
 import type { CollectiveBuffers } from './collective.ts';
 import type { ArrayTensor, OptimizerState } from './state.ts';
-import type { AugmentationSpec } from './trainer.ts';
+
+/** The augmentation a trainer applies to batches that carry an `augmentSeed` (data/augment.ts). */
+export type AugmentationSpec = AugmentOptions & { seed: number };
 
 /** Shared memory for the batches: two slots (one being trained on, one being filled), each of `capacity` images. */
 export interface BatchBuffers {

@@ -14,11 +14,12 @@ import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { startTsWorker } from '../../core/ts-worker.ts';
-import { type AugmentOptions, createAugmenter, type InPlaceBatchAugment } from '../../data/augment.ts';
+import { createAugmenter, type InPlaceBatchAugment } from '../../data/augment.ts';
 import type { KernelProfile } from '../profile.ts';
 import { type StepResult, trainStep } from '../train-step.ts';
 import { createCollectiveBuffers } from './collective.ts';
 import {
+  type AugmentationSpec,
   type BatchBuffers,
   type Envelope,
   type MemoryReply,
@@ -28,6 +29,9 @@ import {
   type StepReply,
   slotViews,
 } from './protocol.ts';
+
+export type { AugmentationSpec } from './protocol.ts';
+
 import { readModelWeights, readOptimizerState, writeModelWeights, writeOptimizerState } from './state.ts';
 
 /** A batch as packed grey bytes, before it becomes tensors. */
@@ -41,9 +45,6 @@ export interface RawBatch {
   /** With the trainer's augmentation: the batch seed its images are augmented with (else none are). */
   augmentSeed?: number;
 }
-
-/** The augmentation a trainer applies to batches that carry an `augmentSeed` (data/augment.ts). */
-export type AugmentationSpec = AugmentOptions & { seed: number };
 
 export interface Trainer {
   readonly replicas: number;

@@ -69,6 +69,8 @@ export interface SimdKernels {
   winogradFilterGrad(...args: number[]): void;
   /** Adam's update of one variable (see kernels.c and ../kernels/adam.ts). */
   adamUpdate(...args: number[]): void;
+  /** Any kernel by its export name in kernels.c (as the kernel pool calls them). */
+  byName(name: string): (...args: number[]) => void;
 }
 
 interface EmscriptenMemoryHolder {
@@ -122,6 +124,11 @@ function instantiate(memory: WebAssembly.Memory): SimdKernels {
     winogradFilter: exports.winograd_filter,
     winogradConv: exports.winograd_conv,
     winogradFilterGrad: exports.winograd_filter_grad,
+    byName: (name: string) => {
+      const kernel = exports[name];
+      if (!kernel) throw new Error(`no kernel "${name}" in the SIMD module`);
+      return kernel;
+    },
   };
 }
 
