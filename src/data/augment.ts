@@ -9,8 +9,9 @@
  * Usage, filling a float batch from a packed dataset (n images of size² bytes, back to back):
  *   const augmenter = createAugmenter({ seed: 7 });
  *   augmenter.augmentBatch({ src: pixels, indices: [4, 17, 9], imageSize: 128, out: batchFloats });
- * or, as the training loop's in-place `BatchAugment` hook (deterministic in the batch seed alone):
- *   new BatchBuilder(set, size, batchSize, weights, augmenter.inPlace);
+ * or in place on a packed batch (deterministic in the batch seed and each image's position in the batch alone; the
+ * trainer of src/engine/parallel/trainer.ts augments so, each replica its own share):
+ *   augmenter.inPlace({ pixels, count: 32, imageSize: 128, seed: batchSeed });
  */
 import { mixSeeds, seededRandom } from '../core/random.ts';
 

@@ -9,7 +9,13 @@ import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../../src/engine/backend.ts';
-import { createTrainer, type RawBatch, splitBatch, type Trainer } from '../../src/engine/parallel/trainer.ts';
+import {
+  type AugmentationSpec,
+  createTrainer,
+  type RawBatch,
+  splitBatch,
+  type Trainer,
+} from '../../src/engine/parallel/trainer.ts';
 
 const SIZE = 12;
 const BATCH = 7;
@@ -35,18 +41,30 @@ function tinyModel(dropout: number): tfl.LayersModel {
   return tfl.model({ inputs: input, outputs: output as tfl.SymbolicTensor });
 }
 
-function batchFor(step: number, count: number): RawBatch {
+function batchFor(step: number, count: number, augmentSeed?: number): RawBatch {
   return {
     pixels: Uint8Array.from({ length: count * SIZE * SIZE }, (_, i) => ((i + 31 * step) * 2654435761) >>> 24),
     labels: Array.from({ length: count }, (_, i) => (i + step) % 2),
     weights: Array.from({ length: count }, (_, i) => 1 + i / 10),
+    augmentSeed,
   };
 }
+
+/** Strong warps and photometric changes, so that an image augmented with the wrong stream would show. */
+const AUGMENTATION: AugmentationSpec = {
+  seed: 17,
+  rotationDegrees: 20,
+  zoomRange: [0.8, 1.4],
+  shift: 0.15,
+  gamma: 1.5,
+  sharpness: 0.5,
+  noise: 4,
+};
 
 let initial: tf.Tensor[] = [];
 
 /** A fresh model with the shared initial weights, its Adam optimiser, and a trainer over them. */
-async function startRun(replicas: number, dropout = 0) {
+async function startRun(replicas: number, dropout = 0, augmentation?: AugmentationSpec) {
   const model = tinyModel(dropout);
   model.setWeights(initial);
   const optimizer = tf.train.adam(1e-2);
@@ -57,6 +75,7 @@ async function startRun(replicas: number, dropout = 0) {
     imageSize: SIZE,
     batchSize: BATCH,
     epsilon: 1e-7,
+    augmentation,
   });
   return { model, optimizer, trainer };
 }
@@ -189,5 +208,32 @@ describe('data-parallel training', () => {
     await train(second, [2, 3]);
     const resumed = await finish({ ...first, trainer: second });
     assert.equal(worstDifference(expected, resumed), 0, 'two replicas: resumed run differs');
+  });
+
+  it("augments in the trainer: each replica its share, as one thread augments the whole batch, deterministically, leaving the caller's bytes alone", async () => {
+    /** Steps 0..3 (batches of 7, then one of 3) with augmentation seeds 50 + step; the synced weights. */
+    const augmentedRun = async (replicas: number, augmentation?: AugmentationSpec) => {
+      const run = await startRun(replicas, 0, augmentation);
+      for (const [s, count] of [
+        [0, BATCH],
+        [1, BATCH],
+        [2, BATCH],
+        [3, 3],
+      ]) {
+        const batch = batchFor(s, count, 50 + s);
+        const bytes = batch.pixels.slice();
+        await run.trainer.step(batch, 1e-2, 1000 + s);
+        assert.deepEqual(batch.pixels, bytes, `${replicas} replicas changed the caller's batch`);
+      }
+      return finish(run);
+    };
+    const plain = await augmentedRun(1);
+    const one = await augmentedRun(1, AUGMENTATION);
+    assert.ok(worstDifference(plain, one) > 1e-3, 'augmentation changed nothing');
+    const two = await augmentedRun(2, AUGMENTATION);
+    const worst = worstDifference(one, two);
+    assert.ok(worst < 1e-4, `two augmenting replicas' weights differ from one thread's by ${worst}`);
+    const again = await augmentedRun(2, AUGMENTATION);
+    assert.equal(worstDifference(two, again), 0, 'two replicas with augmentation: runs differ');
   });
 });

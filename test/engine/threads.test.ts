@@ -8,6 +8,7 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { engineThreads, initEngine } from '../../src/engine/backend.ts';
+import { rowShares } from '../../src/engine/kernels/batch-norm-train.ts';
 
 /** Gradients of a conv -> max-pool -> sum chain for the input and the filter. */
 function convPoolGradients(): Float32Array[] {
@@ -85,6 +86,45 @@ function pooledBatchNorm(): Float32Array[] {
   });
 }
 
+/**
+ * Gradients through training-mode batch norm (its two reductions and its elementwise pass split over the pool's
+ * threads: 4920 rows, 5 channels) for the input, gamma and beta.
+ */
+function pooledBatchNormGradients(): Float32Array[] {
+  return tf.tidy(() => {
+    const shape = [3, 40, 41, 5];
+    const n = shape.reduce((a, b) => a * b, 1);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.13) * 2 - 0.5),
+      shape as [number, number, number, number],
+    );
+    const weight = tf.tensor4d(
+      Float32Array.from({ length: n }, (_, i) => Math.cos(i * 0.029)),
+      shape as [number, number, number, number],
+    );
+    const layer = tfl.layers.batchNormalization();
+    layer.build(shape);
+    layer.setWeights([tf.linspace(0.5, 1.5, 5), tf.linspace(-0.2, 0.3, 5), tf.zeros([5]), tf.ones([5])]);
+    const [gamma, beta] = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+    const loss = (input: tf.Tensor) =>
+      tf.sum(tf.mul(layer.apply(input, { training: true }) as tf.Tensor, weight)) as tf.Scalar;
+    const dx = tf.grad(loss)(x);
+    const { grads } = tf.variableGrads(() => loss(x), [gamma, beta]);
+    const values = [dx, grads[gamma.name], grads[beta.name]].map((t) => t.dataSync().slice() as Float32Array);
+    for (const w of layer.weights) w.dispose();
+    return values;
+  });
+}
+
+/** Runs `compute` on wasm, then on cpu, and compares the results. */
+async function assertMatchesCpu(compute: () => Float32Array[]): Promise<void> {
+  const onWasm = compute();
+  await tf.setBackend('cpu');
+  const onCpu = compute();
+  await tf.setBackend('wasm');
+  assertClose(onWasm, onCpu);
+}
+
 function assertClose(onWasm: Float32Array[], onCpu: Float32Array[]): void {
   onCpu.forEach((cpu, i) => {
     const scale = Math.max(1, ...Array.from(cpu, Math.abs));
@@ -104,26 +144,19 @@ describe('threaded wasm', () => {
   });
 
   it('computes convolution gradients as the cpu backend does', async () => {
-    const onWasm = convPoolGradients();
-    await tf.setBackend('cpu');
-    const onCpu = convPoolGradients();
-    await tf.setBackend('wasm');
-    assertClose(onWasm, onCpu);
+    await assertMatchesCpu(convPoolGradients);
   });
 
   it('splits batch norm over the SIMD kernel pool and computes what the cpu backend computes', async () => {
-    const onWasm = pooledBatchNorm();
-    await tf.setBackend('cpu');
-    const onCpu = pooledBatchNorm();
-    await tf.setBackend('wasm');
-    assertClose(onWasm, onCpu);
+    await assertMatchesCpu(pooledBatchNorm);
+  });
+
+  it('splits the batch-norm gradient over the SIMD kernel pool and computes what the cpu backend computes', async () => {
+    assert.equal(rowShares(tf.backend() as never, 3 * 40 * 41).length, 2, 'the rows are not split');
+    await assertMatchesCpu(pooledBatchNormGradients);
   });
 
   it('splits convolutions over the SIMD kernel pool and computes what the cpu backend computes', async () => {
-    const onWasm = pooledConvolutions();
-    await tf.setBackend('cpu');
-    const onCpu = pooledConvolutions();
-    await tf.setBackend('wasm');
-    assertClose(onWasm, onCpu);
+    await assertMatchesCpu(pooledConvolutions);
   });
 });
