@@ -7,6 +7,7 @@
  * does, so the loop's overhead over the step is one subtraction.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { AugmentPreset } from '../data/augment.ts';
 import { engineThreads } from '../engine/backend.ts';
 import { createTrainer, type RawBatch, type Trainer } from '../engine/parallel/trainer.ts';
 import { type KernelProfile, startKernelProfile } from '../engine/profile.ts';
@@ -19,6 +20,8 @@ import { augmentationFor, createSeededModel, loopSettings } from './train.ts';
 export interface EpochProfileOptions {
   architecture?: string;
   imageSize?: number;
+  /** Augmentation strength (a name in AUGMENTATION_PRESETS; default the training default), or 'none'. */
+  augmentation?: AugmentPreset | 'none';
   /** Training images in the epoch (default 4696: the default run's share of chest_xray/train). */
   trainImages?: number;
   /** Validation images (default 520: the rest of it). */
@@ -30,6 +33,8 @@ export interface EpochProfileOptions {
 export interface EpochProfile {
   architecture: string;
   imageSize: number;
+  /** The augmentation strength of the epoch, or 'none'. */
+  augmentation: string;
   batchSize: number;
   /** Data-parallel replicas (the engine's thread count on wasm). */
   threads: number;
@@ -69,6 +74,11 @@ export async function profileTrainingEpoch(options: EpochProfileOptions = {}): P
     architecture: options.architecture,
     imageSize: options.imageSize,
     epochs: 1,
+    ...(options.augmentation === 'none'
+      ? { augment: false }
+      : options.augmentation
+        ? { augmentation: options.augmentation }
+        : {}),
   });
   const { imageSize, batchSize } = config;
   const trainImages = options.trainImages ?? 4696;
@@ -120,6 +130,7 @@ export async function profileTrainingEpoch(options: EpochProfileOptions = {}): P
     return {
       architecture: config.architecture,
       imageSize,
+      augmentation: config.augment ? config.augmentation : 'none',
       batchSize,
       threads,
       trainImages,

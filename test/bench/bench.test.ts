@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { findBenchImages, measurePipeline } from '../../src/bench/pipeline.ts';
 import { measureThroughput } from '../../src/bench/throughput.ts';
 import { initEngine } from '../../src/engine/backend.ts';
+import { profileTrainingEpoch } from '../../src/train/profile.ts';
 
 before(async () => {
   await initEngine({ backend: 'wasm' });
@@ -47,5 +48,37 @@ describe('bench', () => {
     // The missing file is never counted (fixture files themselves may include deliberately broken ones).
     assert.ok(result.images >= 1 && result.images <= found.files.length, `counted ${result.images}`);
     assert.ok(result.imagesPerSec > 0);
+  });
+
+  it('profiles an epoch at a chosen size and augmentation: parts, kernels and rates, without leaking tensors', async () => {
+    const before = tf.memory().numTensors;
+    const profile = await profileTrainingEpoch({
+      imageSize: 32,
+      augmentation: 'strong',
+      trainImages: 64,
+      valImages: 16,
+      bareSteps: 1,
+    });
+    assert.equal(tf.memory().numTensors, before);
+    assert.equal(profile.imageSize, 32);
+    assert.equal(profile.augmentation, 'strong');
+    assert.equal(profile.trainImages, 64);
+    for (const rate of [profile.stepImagesPerSec, profile.loopImagesPerSec, profile.epochImagesPerSec]) {
+      assert.ok(Number.isFinite(rate) && rate > 0, `rate ${rate}`);
+    }
+    assert.ok(profile.parts.step > 0 && profile.parts.build > 0, JSON.stringify(profile.parts));
+    const kernels = new Set(profile.stepKernels.timings.map((t) => t.kernel));
+    assert.ok(
+      kernels.has('Conv2DBackpropFilter') && kernels.has('PneumoscopeAdamUpdate'),
+      [...kernels].join(', '),
+    );
+    const none = await profileTrainingEpoch({
+      imageSize: 32,
+      augmentation: 'none',
+      trainImages: 32,
+      valImages: 8,
+      bareSteps: 1,
+    });
+    assert.equal(none.augmentation, 'none');
   });
 });

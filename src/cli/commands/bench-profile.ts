@@ -39,8 +39,9 @@ export function formatEpochProfile(p: EpochProfile): string {
   const totalMs = Object.values(p.parts).reduce((a, b) => a + b, 0);
   const vsStep = (v: number) => `${(100 * (v / p.stepImagesPerSec - 1)).toFixed(1)}% vs the bare step`;
   const lines = [
-    `${p.architecture} at ${p.imageSize} px, batch ${p.batchSize}, ${p.threads} thread(s): one epoch of ` +
-      `${p.trainImages} training and ${p.valImages} validation images (random pixels)`,
+    `${p.architecture} at ${p.imageSize} px, batch ${p.batchSize}, ${p.threads} thread(s), augmentation ` +
+      `${p.augmentation}: one epoch of ${p.trainImages} training and ${p.valImages} validation images ` +
+      '(random pixels)',
     ...alignRows([
       ['', 'img/s', ''],
       ['bare step (as cxr bench)', p.stepImagesPerSec.toFixed(1), ''],

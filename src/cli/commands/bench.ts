@@ -1,8 +1,11 @@
 /** `cxr bench`: training and inference throughput of the engine and of the data pipeline; `--profile`: a training epoch. */
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type BenchReport, runBench } from '../../bench/run.ts';
+import { AUGMENTATION_PRESETS, type AugmentPreset } from '../../data/augment.ts';
 import { BACKEND_NAMES, type BackendName, initEngine } from '../../engine/backend.ts';
+import { TRAIN_CONFIG_BOUNDS } from '../../train/config.ts';
 import { profileTrainingEpoch } from '../../train/profile.ts';
+import { boundedArg } from '../arguments.ts';
 import { CliError } from '../errors.ts';
 import { alignRows } from '../table.ts';
 import { formatEpochProfile } from './bench-profile.ts';
@@ -15,6 +18,8 @@ interface BenchCommandOptions {
   images?: string;
   profile?: boolean;
   pipeline: boolean;
+  imageSize?: number;
+  augment?: AugmentPreset | 'none';
 }
 
 function formatTable(report: BenchReport): string {
@@ -53,9 +58,11 @@ async function runProfile(options: BenchCommandOptions): Promise<void> {
     throw new CliError('--profile runs at one thread count: give --threads a single number');
   }
   await initEngine({ backend: options.backend as BackendName, threads: options.threads?.[0] });
-  const profile = await profileTrainingEpoch(
-    options.quick ? { trainImages: 256, valImages: 64, bareSteps: 2 } : {},
-  );
+  const profile = await profileTrainingEpoch({
+    imageSize: options.imageSize,
+    augmentation: options.augment,
+    ...(options.quick ? { trainImages: 256, valImages: 64, bareSteps: 2 } : {}),
+  });
   process.stdout.write(options.json ? `${JSON.stringify(profile)}\n` : `${formatEpochProfile(profile)}\n`);
 }
 
@@ -83,6 +90,17 @@ export function registerBenchCommand(program: Command): void {
     )
     .option('--no-pipeline', 'skip the data-pipeline measurement')
     .option('--profile', 'profile one training epoch of the default model (parts and kernels)')
+    .option(
+      '--image-size <px>',
+      "--profile: the default model's input size (default: the architecture's)",
+      boundedArg(TRAIN_CONFIG_BOUNDS.imageSize),
+    )
+    .addOption(
+      new Option('--augment <strength>', "--profile: augmentation strength (default: cxr train's)").choices([
+        'none',
+        ...Object.keys(AUGMENTATION_PRESETS),
+      ]),
+    )
     .action(async (options: BenchCommandOptions) => {
       if (!BACKEND_NAMES.includes(options.backend as BackendName)) {
         throw new CliError(
@@ -90,6 +108,9 @@ export function registerBenchCommand(program: Command): void {
         );
       }
       if (options.profile) return runProfile(options);
+      if (options.imageSize !== undefined || options.augment !== undefined) {
+        throw new CliError('--image-size and --augment apply to --profile only');
+      }
       const report = await runBench({
         backend: options.backend as BackendName,
         threads: options.threads,
