@@ -25,7 +25,7 @@ const BROWSER_SAFE = [
   '^src/core/(types|progress|format|random)\\.ts$',
   // The pure metric library (intervals and their formatting, the metrics block's types the metadata uses).
   '^src/metrics/[^/]+\\.ts$',
-  '^src/model/(infer|metadata|gate-config)\\.ts$',
+  '^src/model/(infer|metadata|gate-config|tta)\\.ts$',
   '^src/data/(resample|decode-error|colour|appearance)\\.ts$',
   '^src/data/decoders/(dicom|dicom-pixels|transfer-syntaxes|jpeg-lossless|decoder)\\.ts$',
   '^src/explain/(gradcam|colormap|upsample)\\.ts$',

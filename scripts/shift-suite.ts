@@ -3,9 +3,10 @@
  * images re-rendered by every shift of src/data/shift.ts, scored with the model's calibration, one line per shift
  * at the model's stored threshold, then all shifts pooled. docs/model.md quotes its output.
  *
- *   node --import tsx scripts/shift-suite.ts MODEL_DIR [MODEL_DIR ...] [--data DATASET_ROOT]
+ *   node --import tsx scripts/shift-suite.ts MODEL_DIR [MODEL_DIR ...] [--data DATASET_ROOT] [--tta]
  *
- * DATASET_ROOT defaults to the root recorded in split.json.
+ * DATASET_ROOT defaults to the root recorded in split.json. --tta scores with test-time augmentation
+ * (src/model/tta.ts), as `cxr predict --tta` does.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -18,10 +19,13 @@ import { confusionAt, ratesFrom } from '../src/metrics/confusion.ts';
 import { rocAuc } from '../src/metrics/roc.ts';
 import { scorePixels } from '../src/model/infer.ts';
 import { loadModel } from '../src/model/io.ts';
+import { describeTta, formatTta, withTta } from '../src/model/tta.ts';
 
 const args = process.argv.slice(2);
 const dataAt = args.indexOf('--data');
 const dataRoot = dataAt >= 0 ? args.splice(dataAt, 2)[1] : undefined;
+const ttaAt = args.indexOf('--tta');
+const tta = ttaAt >= 0 && args.splice(ttaAt, 1).length === 1;
 await initEngine({});
 
 function line(name: string, labels: Uint8Array, p: Float32Array, threshold: number): string {
@@ -32,6 +36,7 @@ function line(name: string, labels: Uint8Array, p: Float32Array, threshold: numb
 
 for (const dir of args) {
   const saved = await loadModel(dir);
+  const model = tta ? withTta(saved.model) : saved.model;
   const size = saved.metadata.preprocessing.imageSize;
   const split = JSON.parse(await readFile(path.join(dir, 'split.json'), 'utf8'));
   const root = path.resolve(dataRoot ?? split.root);
@@ -43,12 +48,15 @@ for (const dir of args) {
   );
   const labels = Uint8Array.from(loaded.records, (r) => r.labelIndex);
   const { threshold } = saved.metadata;
-  console.log(`${dir}: ${size} px, ${labels.length} validation images, threshold ${threshold.toFixed(3)}`);
-  console.log(line('none', labels, await scorePixels(saved.model, saved.metadata, loaded.pixels), threshold));
+  console.log(
+    `${dir}: ${size} px, ${labels.length} validation images, threshold ${threshold.toFixed(3)}` +
+      (tta ? `, test-time augmentation: ${formatTta(describeTta())}` : ''),
+  );
+  console.log(line('none', labels, await scorePixels(model, saved.metadata, loaded.pixels), threshold));
   const pooledLabels: number[] = [];
   const pooled: number[] = [];
   for (const shift of SHIFT_SUITE) {
-    const p = await scorePixels(saved.model, saved.metadata, applyShift(loaded.pixels, size, shift, 7));
+    const p = await scorePixels(model, saved.metadata, applyShift(loaded.pixels, size, shift, 7));
     console.log(line(shift.name, labels, p, threshold));
     pooledLabels.push(...labels);
     pooled.push(...p);

@@ -17,7 +17,8 @@ export interface ValidationShift {
   params: Partial<AugmentParams>;
 }
 
-const IDENTITY: AugmentParams = {
+/** The parameters that leave an image as it is; a shift (or a test) overrides the ones it changes. */
+export const IDENTITY: AugmentParams = {
   angle: 0,
   zoom: 1,
   shiftX: 0,

@@ -12,6 +12,7 @@ import { renderModelCard } from '../model/card.ts';
 import { recordFromMetrics, withEvaluation } from '../model/evaluations.ts';
 import { readMetadata, updateMetadata } from '../model/io.ts';
 import type { EvaluationRecord } from '../model/metadata.ts';
+import { formatTta } from '../model/tta.ts';
 import type { EvaluationResult } from './evaluate.ts';
 
 /** Throws a clear error when `modelDir` cannot take a new metadata.json (read-only folder, missing, …). */
@@ -50,13 +51,16 @@ export async function attachEvaluation(options: {
     rejected.length > 0
       ? `${rejected.length} of ${checked} images were rejected by the input gate and are not in these figures.`
       : undefined;
+  const ttaNote = result.tta
+    ? `Scored with test-time augmentation (${formatTta(result.tta)}), as \`--tta\` scores.`
+    : undefined;
   const record = recordFromMetrics({
     kind: 'external',
     name: options.name ?? defaultEvaluationName(options.dataDir, result),
     metrics: result.metrics,
     data: dataFingerprint(result.records, result.splitDir),
     command: options.command,
-    note: [options.note, gateNote].filter(Boolean).join(' ') || undefined,
+    note: [options.note, gateNote, ttaNote].filter(Boolean).join(' ') || undefined,
   });
   // Read afresh: another command may have attached since the model was loaded.
   const metadata = withEvaluation(await readMetadata(options.modelDir), record);

@@ -13,6 +13,7 @@ import { computeMetrics, type EvaluationMetrics, metricWarnings } from '../metri
 import { batchTensor, scorePixels } from '../model/infer.ts';
 import { loadModel } from '../model/io.ts';
 import type { ModelMetadata } from '../model/metadata.ts';
+import { describeTta, type TtaDescription, withTta } from '../model/tta.ts';
 
 export interface EvaluateOptions {
   modelDir: string;
@@ -26,6 +27,11 @@ export interface EvaluateOptions {
   cacheDir?: string | null;
   /** Run the input gate's learned check when the model has one (default true; --no-gate turns it off). */
   gate?: boolean;
+  /**
+   * Test-time augmentation (src/model/tta.ts): score the image, a mild zoom-in and a mild zoom-out and average
+   * their logits (3× the scoring time). The gate and the mistakes' Grad-CAM maps read the image as it is.
+   */
+  tta?: boolean;
   /** Bootstrap resamples for the CIs (default 1,000). */
   bootstrapSamples?: number;
   /** Progress of a named phase ("scan data", "load images", "score"). */
@@ -59,6 +65,8 @@ export interface EvaluationResult {
   pixels: Uint8Array;
   /** Files that could not be used, with the reason; they are not counted in `n`. */
   skipped: BadFile[];
+  /** The test-time augmentation the probabilities come from; null = the images as they are. */
+  tta: TtaDescription | null;
   /**
    * What the input gate did: images it rejected (not scored, not in the metrics, listed with the reason) out of
    * those it checked, and whether its learned check ran.
@@ -185,8 +193,9 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
         `${splitDir}: the input gate rejected all ${rejected.length} images; nothing to evaluate`,
       );
     }
+    const scorer = options.tta ? withTta(saved.model) : saved.model;
     const probabilities = await withPhase(options.progress, 'score', (onProgress) =>
-      scorePixels(saved.model, metadata, pixels, { batchSize: options.batchSize, onProgress }),
+      scorePixels(scorer, metadata, pixels, { batchSize: options.batchSize, onProgress }),
     );
     const labels = Uint8Array.from(records, (r) => r.labelIndex);
     const metrics = computeMetrics({
@@ -214,6 +223,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
       probabilities,
       pixels,
       skipped,
+      tta: options.tta ? describeTta() : null,
       gate: {
         checked: loaded.records.length,
         scored: records.length,

@@ -14,6 +14,7 @@ import { prCurve } from '../metrics/pr.ts';
 import { rocCurve } from '../metrics/roc.ts';
 import type { ThresholdMetrics } from '../metrics/summary.ts';
 import { describeCalibration } from '../model/metadata.ts';
+import { formatTta } from '../model/tta.ts';
 import { renderChart } from '../report/chart.ts';
 import { type Figure, htmlReport, type ReportSection } from '../report/html.ts';
 import { metricsTableBlock } from '../report/metrics-table.ts';
@@ -288,6 +289,7 @@ export async function buildEvaluationReport(result: EvaluationResult, dataDir: s
               `≥ ${(metrics.threshold * 100).toFixed(1)}% (${fmt(metrics.threshold, 4)}, ${metadata.thresholdRule})`,
             ],
             ['calibration', describeCalibration(metadata.calibration)],
+            ['test-time augmentation', result.tta ? formatTta(result.tta) : 'none (the images as they are)'],
             ['missed pneumonias', mistakeCounts.missed],
             ['false positives', mistakeCounts.falsePositive],
           ],

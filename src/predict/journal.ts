@@ -21,6 +21,8 @@ export interface JournalHeader {
   model: { name: string; version: string; createdAt: string };
   threshold: number;
   heatmaps: boolean;
+  /** Scored with test-time augmentation (`--tta`); absent = without. */
+  tta?: boolean;
 }
 
 /** One scored (or failed) input. */
@@ -48,6 +50,8 @@ function mismatch(found: JournalHeader, wanted: JournalHeader): string | null {
     return `it was written with threshold ${found.threshold}, not ${wanted.threshold}`;
   if (found.heatmaps !== wanted.heatmaps)
     return `it was written ${found.heatmaps ? 'with' : 'without'} --heatmaps`;
+  if ((found.tta ?? false) !== (wanted.tta ?? false))
+    return `it was written ${found.tta ? 'with' : 'without'} --tta`;
   return null;
 }
 

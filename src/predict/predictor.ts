@@ -16,9 +16,10 @@ import { renderOverlay } from '../explain/overlay.ts';
 import { concatFeatures, type FeatureModel, withFeatures } from '../gate/features.ts';
 import { type GateVerdict, type ImageFacts, InputGate } from '../gate/gate.ts';
 import { foldBatchNorm } from '../model/fold-batchnorm.ts';
-import { batchTensor, calibrateAll, predictOutputs, predictRawProbabilities } from '../model/infer.ts';
+import { batchTensor, calibrateAll, predictOutputs, type ScoringModel } from '../model/infer.ts';
 import { loadModel } from '../model/io.ts';
 import type { ModelMetadata } from '../model/metadata.ts';
+import { describeTta, type TtaDescription, withTta } from '../model/tta.ts';
 import type { PredictOptions, PredictResult, PredictSource } from './types.ts';
 
 export const DEFAULT_BATCH_SIZE = 32;
@@ -34,7 +35,15 @@ export interface PredictorLoadOptions {
   gate?: boolean;
   /** Fold batch norms into convolutions for faster inference (default true; outputs agree to float rounding). */
   foldBatchNorm?: boolean;
+  /**
+   * Test-time augmentation (src/model/tta.ts): each probability is the mean logit of the image, a mild zoom-in
+   * and a mild zoom-out (3× the scoring time). The gate and Grad-CAM read the image as it is. Default false.
+   */
+  tta?: boolean;
 }
+
+/** What `Predictor.fromModel` takes besides the model and its metadata. */
+type PredictorOptions = Pick<PredictorLoadOptions, 'gate' | 'tta'>;
 
 /** One input after decoding: model-ready pixels, or the reason it failed. */
 interface DecodedInput {
@@ -64,9 +73,13 @@ export class Predictor {
   readonly dir: string;
   /** The input gate every input passes before it is labelled (src/gate). */
   readonly gate: InputGate;
+  /** The test-time augmentation the probabilities come from; null = the image as it is. */
+  readonly tta: TtaDescription | null;
   private readonly model: tfl.LayersModel;
   /** The model with its penultimate features as extra outputs, when the learned check runs. */
   private readonly featureModel: FeatureModel | null;
+  /** What scores: `model`, or (learned check) `featureModel.model`, wrapped for TTA when asked. */
+  private readonly scorer: ScoringModel;
   private disposed = false;
 
   private constructor(
@@ -74,7 +87,7 @@ export class Predictor {
     metadata: ModelMetadata,
     modelCard: string | null,
     dir: string,
-    options: { gate?: boolean } = {},
+    options: PredictorOptions = {},
   ) {
     this.model = model;
     this.metadata = metadata;
@@ -82,6 +95,9 @@ export class Predictor {
     this.dir = dir;
     this.gate = InputGate.forModel(metadata, { learned: options.gate });
     this.featureModel = this.gate.learned ? withFeatures(model) : null;
+    this.tta = options.tta ? describeTta() : null;
+    const scorer = this.featureModel?.model ?? model;
+    this.scorer = options.tta ? withTta(scorer) : scorer;
     if (this.featureModel && this.featureModel.featureSize !== this.gate.featureSize) {
       throw new Error(
         `metadata.gate was fitted on ${this.gate.featureSize} features, the model has ${this.featureModel.featureSize}; refit it with \`cxr gate\``,
@@ -104,7 +120,10 @@ export class Predictor {
       if (optimised.model !== model) model.dispose();
       model = optimised.model;
     }
-    return new Predictor(model, saved.metadata, saved.modelCard, saved.dir, { gate: options.gate });
+    return new Predictor(model, saved.metadata, saved.modelCard, saved.dir, {
+      gate: options.gate,
+      tta: options.tta,
+    });
   }
 
   /** Builds a predictor around an in-memory model (tests, or a caller that already holds one). */
@@ -112,7 +131,7 @@ export class Predictor {
     model: tfl.LayersModel,
     metadata: ModelMetadata,
     modelCard: string | null = null,
-    options: { gate?: boolean } = {},
+    options: PredictorOptions = {},
   ): Predictor {
     return new Predictor(model, metadata, modelCard, '', options);
   }
@@ -231,8 +250,10 @@ export class Predictor {
   }
 
   /**
-   * Calibrated probabilities, the gate's verdicts (and Grad-CAM maps when asked) for decoded inputs. Without
-   * heatmaps one forward pass yields both the probabilities and the penultimate features the learned check reads.
+   * Calibrated probabilities, the gate's verdicts (and Grad-CAM maps when asked) for decoded inputs. One scoring
+   * pass yields both the probabilities and the penultimate features the learned check reads (those of the image
+   * as it is, with or without TTA). Grad-CAM explains the image as it is; its forward pass gives the
+   * probabilities too, unless TTA needs its own pass for them.
    */
   private async runModel(
     items: DecodedInput[],
@@ -248,32 +269,29 @@ export class Predictor {
       pixels.set(item.pixels!, i * area);
     });
     const facts = items.map((item) => item.facts!);
-    const scoreOptions = { imageSize: this.imageSize, batchSize: items.length };
-    const features = async (): Promise<Float32Array | null> => {
-      if (!this.featureModel) return null;
-      const outputs = await predictOutputs(this.featureModel.model, pixels, scoreOptions);
-      return concatFeatures(outputs.slice(1), this.featureModel.widths, items.length);
-    };
-    if (!withCams) {
-      if (!this.featureModel) {
-        const raw = await predictRawProbabilities(this.model, pixels, scoreOptions);
-        const verdicts = this.gate.judge(facts, pixels, this.imageSize, null);
-        return { probabilities: calibrateAll(raw, this.metadata.calibration), verdicts };
-      }
-      const outputs = await predictOutputs(this.featureModel.model, pixels, scoreOptions);
-      const penultimate = concatFeatures(outputs.slice(1), this.featureModel.widths, items.length);
-      const verdicts = this.gate.judge(facts, pixels, this.imageSize, penultimate);
-      return { probabilities: calibrateAll(outputs[0], this.metadata.calibration), verdicts };
-    }
-    const verdicts = this.gate.judge(facts, pixels, this.imageSize, await features());
-    // Grad-CAM's forward pass yields the raw outputs too; they are calibrated as the scorer does it.
+    const scored = withCams && !this.tta && !this.featureModel ? null : await this.score(pixels);
+    const verdicts = this.gate.judge(facts, pixels, this.imageSize, scored?.penultimate ?? null);
+    if (!withCams) return { probabilities: scored!.probabilities, verdicts };
     const input = batchTensor(pixels, this.imageSize, 0, items.length);
     try {
       const { probabilities: raw, cams } = gradCam(this.model, input);
-      return { probabilities: calibrateAll(raw, this.metadata.calibration), verdicts, cams };
+      const probabilities = this.tta ? scored!.probabilities : calibrateAll(raw, this.metadata.calibration);
+      return { probabilities, verdicts, cams };
     } finally {
       input.dispose();
     }
+  }
+
+  /** Calibrated probabilities of packed pixels, with the learned check's features when it runs. */
+  private async score(
+    pixels: Uint8Array,
+  ): Promise<{ probabilities: Float64Array; penultimate: Float32Array | null }> {
+    const n = pixels.length / (this.imageSize * this.imageSize);
+    const outputs = await predictOutputs(this.scorer, pixels, { imageSize: this.imageSize, batchSize: n });
+    const penultimate = this.featureModel
+      ? concatFeatures(outputs.slice(1), this.featureModel.widths, n)
+      : null;
+    return { probabilities: calibrateAll(outputs[0], this.metadata.calibration), penultimate };
   }
 
   dispose(): void {

@@ -143,6 +143,11 @@ describe('cxr predict --out / --resume', () => {
       other.stderr,
       /cannot resume from .*small\.json\.partial: it was written with threshold 0\.01/,
     );
+    // A journal scored without --tta is not resumed with it: the two runs' probabilities differ.
+    await writeFile(journalPath(out), `${JSON.stringify(header)}\n`);
+    const tta = await cxr(['--model', saved.dir, '--json', '--out', out, '--resume', '--tta', dir]);
+    assert.equal(tta.code, 1);
+    assert.match(tta.stderr, /cannot resume from .*small\.json\.partial: it was written without --tta/);
     await rm(journalPath(out));
 
     const noOut = await cxr(['--model', saved.dir, '--resume', dir]);

@@ -122,6 +122,15 @@ describe('learned check on a tiny model', () => {
       ['rejected', 'rejected'],
     );
 
+    // --tta: the gate reads the image as it is, so its verdicts and distances do not move.
+    const tta = await Predictor.fromModel(model, metadata, null, { tta: true }).predict(inputs, {
+      threshold: 0,
+    });
+    for (const r of tta) {
+      const plain = byName.get(r.name)!;
+      assert.deepEqual([r.status, r.gate], [plain.status, plain.gate], r.name);
+    }
+
     // --no-gate: the learned check is off, the cheap checks stay.
     const research = Predictor.fromModel(model, metadata, null, { gate: false });
     assert.match(research.warnings[0], /learned check turned off/);

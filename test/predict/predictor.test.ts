@@ -5,8 +5,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
+import { TTA_VIEWS, zoomView } from '../../src/model/tta.ts';
 import { Predictor } from '../../src/predict/predictor.ts';
-import type { LazyPredictInput, PredictInput } from '../../src/predict/types.ts';
+import type { LazyPredictInput, PredictInput, PredictResult } from '../../src/predict/types.ts';
 import { badInputs, dicomFixture } from './bad-inputs.ts';
 import { saveTinyModel, seededModel, type TinyModelDir } from './tiny-model.ts';
 
@@ -200,24 +201,62 @@ describe('Predictor', () => {
     assert.ok(icon.probability !== undefined);
   });
 
+  test('--tta: the mean logit of the views, the same with heatmaps, which explain the image as it is', async () => {
+    const inputs = await gradientImages(4);
+    const tta = await Predictor.load(saved.dir, { backend: 'wasm', tta: true });
+    try {
+      assert.equal(tta.tta?.views.length, 3);
+      const plain = byName(await predictor.predict(inputs));
+      const scored = byName(await tta.predict(inputs));
+      const withHeatmaps = byName(await tta.predict(inputs, { heatmaps: true }));
+      const plainHeatmaps = byName(await predictor.predict(inputs, { heatmaps: true }));
+      // The views' raw outputs, computed independently: the TTA views of the decoded pixels, one model pass each.
+      const views = await rawOutputs(inputs, (x) => TTA_VIEWS.map((v) => zoomView(x, v.zoom)));
+      for (const input of inputs) {
+        const logits = views.get(input.name)!.map((p) => Math.log(p / (1 - p)));
+        const mean = logits.reduce((a, b) => a + b, 0) / logits.length;
+        const expected = 1 / (1 + Math.exp(-mean / 2)); // temperature 2
+        const got = scored.get(input.name)!;
+        assert.ok(Math.abs(got.probability! - expected) < 1e-5, `${input.name}`);
+        assert.ok(Math.abs(withHeatmaps.get(input.name)!.probability! - got.probability!) < 1e-6);
+        assert.notEqual(got.probability, plain.get(input.name)!.probability);
+        assert.deepEqual(withHeatmaps.get(input.name)!.cam, plainHeatmaps.get(input.name)!.cam);
+      }
+    } finally {
+      tta.dispose();
+    }
+  });
+
   test('an empty list gives an empty result', async () => {
     assert.deepEqual(await predictor.predict([]), []);
   });
 });
 
+function byName(results: PredictResult[]): Map<string, PredictResult> {
+  return new Map(results.map((r) => [r.name, r]));
+}
+
 /** The model's raw sigmoid outputs, computed independently of Predictor (same decode path). */
-async function rawOutputs(inputs: PredictInput[]): Promise<Map<string, number>> {
+async function rawOutputs(inputs: PredictInput[]): Promise<Map<string, number>>;
+/** The same for several versions of each input (`views` of its [1, S, S, 1] tensor): one output per view. */
+async function rawOutputs(
+  inputs: PredictInput[],
+  views: (x: tf.Tensor4D) => tf.Tensor4D[],
+): Promise<Map<string, number[]>>;
+async function rawOutputs(
+  inputs: PredictInput[],
+  views?: (x: tf.Tensor4D) => tf.Tensor4D[],
+): Promise<Map<string, number | number[]>> {
   const { decodeResized } = await import('../../src/data/decode.ts');
   const model = seededModel(IMAGE_SIZE);
-  const out = new Map<string, number>();
+  const out = new Map<string, number | number[]>();
   for (const input of inputs) {
     const { pixels } = await decodeResized(input.bytes, IMAGE_SIZE);
-    const value = tf.tidy(() =>
-      (
-        model.predict(tf.tensor4d(Float32Array.from(pixels), [1, IMAGE_SIZE, IMAGE_SIZE, 1])) as tf.Tensor
-      ).dataSync(),
-    )[0];
-    out.set(input.name, value);
+    const values = tf.tidy(() => {
+      const x = tf.tensor4d(Float32Array.from(pixels), [1, IMAGE_SIZE, IMAGE_SIZE, 1]);
+      return (views ? views(x) : [x]).map((v) => (model.predict(v) as tf.Tensor).dataSync()[0]);
+    });
+    out.set(input.name, views ? values : values[0]);
   }
   model.dispose();
   return out;

@@ -10,6 +10,7 @@ import { type EvaluationResult, evaluateModel } from '../../evaluate/evaluate.ts
 import { buildEvaluationReport } from '../../evaluate/report.ts';
 import { formatInterval } from '../../metrics/intervals.ts';
 import type { ThresholdMetrics } from '../../metrics/summary.ts';
+import { formatTta } from '../../model/tta.ts';
 import { recordedCommand } from '../arguments.ts';
 import { CliError } from '../errors.ts';
 import { addScoringOptions, type ScoringCommandOptions, scoringSettings } from '../scoring-options.ts';
@@ -26,6 +27,7 @@ interface EvaluateCommandOptions extends ScoringCommandOptions {
   name?: string;
   /** commander sets this to false for --no-gate. */
   gate: boolean;
+  tta?: boolean;
 }
 
 function defaultOutDir(result: EvaluationResult): string {
@@ -67,7 +69,7 @@ export function formatSummary(result: EvaluationResult, modelDir: string): strin
  * scored and rejected, and each rejected image with the reason), so nothing is dropped silently.
  */
 export function metricsJson(result: EvaluationResult): object {
-  return { ...result.metrics, gate: result.gate };
+  return { ...result.metrics, gate: result.gate, ...(result.tta ? { tta: result.tta } : {}) };
 }
 
 async function writeOutputs(result: EvaluationResult, o: EvaluateCommandOptions): Promise<string> {
@@ -102,6 +104,7 @@ async function evaluate(o: EvaluateCommandOptions): Promise<void> {
       split: o.split,
       ...scoringSettings(o),
       gate: o.gate,
+      tta: o.tta,
     });
   } catch (err) {
     throw new CliError((err as Error).message);
@@ -140,6 +143,7 @@ async function evaluate(o: EvaluateCommandOptions): Promise<void> {
     `input gate: ${g.checked} images checked, ${g.scored} scored, ${g.rejected.length} rejected` +
       `${g.learnedCheck ? '' : ' (cheap checks only)'}; metrics are over the scored images\n`,
   );
+  if (result.tta) process.stdout.write(`test-time augmentation: ${formatTta(result.tta)}\n`);
   if (outDir) process.stdout.write(`wrote ${path.join(outDir, 'metrics.json')} and report.html\n`);
   if (attached) process.stdout.write(`${attached}\n`);
 }
@@ -155,8 +159,15 @@ metrics.json (and --json output):
    "logLoss", "brier", "ece", "confusion": {"tp","fp","tn","fn"},
    "ci95": {"accuracy": [lo,hi], "sensitivity", "specificity", "precision", "npv", "rocAuc": [...]},
    "ciMethod": {"proportions": "wilson", "rocAuc": "stratified-bootstrap" | "hanley-mcneil-score"},
-   "atHalf": { the same block at threshold 0.5 }}
+   "atHalf": { the same block at threshold 0.5 },
+   "gate": {"checked", "scored", "rejected": [...], "learnedCheck"},
+   "tta": {"views": [{"name", "zoom"}, ...], "combine": "mean-logit"}   (only with --tta)}
   An undefined metric (e.g. specificity on a folder without NORMAL images) is null.
+
+--tta (test-time augmentation) scores each image three times, as it is, zoomed in ×1.1 and zoomed out ×1/1.1
+(the training augmentation's own warp), and averages the three logits before calibration and the threshold:
+about 3× the scoring time. The input gate and the report's Grad-CAM thumbnails read the image as it is. The
+stored threshold and calibration were fitted without TTA (docs/evaluation.md has what it measured).
 
 --attach adds the result to the model's metadata.json as an external evaluation (data fingerprint, n,
 metrics with intervals, the command, the date) and re-renders MODEL_CARD.md; the app's model page shows it.
@@ -190,6 +201,10 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--name <text>', 'name of the attached evaluation (default: the data folder and split)');
   addScoringOptions(command, 'print exactly the metrics JSON on stdout and nothing else')
     .option('--no-gate', "turn the input gate's learned check off (cheap checks still run)")
+    .option(
+      '--tta',
+      'test-time augmentation: mean logit of the image and a mild zoom in and out (~3× slower)',
+    )
     .addHelpText('after', HELP_AFTER)
     .action(async (options: EvaluateCommandOptions) => evaluate(options));
 }

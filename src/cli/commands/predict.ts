@@ -49,6 +49,7 @@ interface PredictCommandOptions {
   resume?: boolean;
   /** commander sets this to false for --no-gate. */
   gate: boolean;
+  tta?: boolean;
   queue?: string;
   quiet?: boolean;
 }
@@ -66,6 +67,7 @@ async function localScorer(options: PredictCommandOptions): Promise<Scorer> {
   const predictor = await loadPredictor(options.model ?? DEFAULT_MODEL_DIR, {
     backend: options.backend,
     gate: options.gate,
+    tta: options.tta,
   });
   return {
     metadata: predictor.metadata,
@@ -152,6 +154,7 @@ async function openJournal(
     model: { name, version, createdAt },
     threshold: options.threshold ?? threshold,
     heatmaps: options.heatmaps !== undefined,
+    ...(options.tta ? { tta: true } : {}),
   };
   try {
     const { journal, entries } = await WorklistJournal.open(options.out, header, {
@@ -178,6 +181,9 @@ async function predict(paths: string[], options: PredictCommandOptions): Promise
   // Nothing in a folder is dropped silently: every file not taken is named with the reason.
   for (const file of skipped) process.stderr.write(`cxr predict: skipped ${file.path}: ${file.reason}\n`);
   if (inputs.length === 0) throw new CliError(`no images found in ${paths.join(', ')}`);
+  if (options.queue && options.tta) {
+    throw new CliError('--tta scores locally; with --queue the workers score each image as it is');
+  }
   const scorer = options.queue ? await queueScorer(options.queue, options) : await localScorer(options);
   if (!options.quiet) for (const w of scorer.warnings) process.stderr.write(`cxr predict: ${w}\n`);
   let results: PredictResult[];
@@ -274,6 +280,11 @@ Input gate: every input is checked first. Too small, extreme aspect ratio, almos
   features lie outside the training X-rays' are "rejected" with the reason, never labelled. --no-gate turns
   the learned check off (research use; the cheap checks stay). See docs/input-gate.md.
 
+Test-time augmentation: --tta scores each image three times, as it is, zoomed in ×1.1 and zoomed out ×1/1.1
+  (the training augmentation's own warp), and averages the three logits before the model's calibration and
+  threshold: about 3× the scoring time. The input gate and --heatmaps read the image as it is. Off by default
+  (docs/predict.md has what it measured). Not with --queue.
+
 Inputs: files, directories (searched recursively, following symbolic links, for ${IMAGE_EXTENSIONS.join('/')}
   and extension-less files) and glob patterns (*, ?, [...], {a,b}, **). JPEG, PNG,
   WebP, TIFF and DICOM are recognised from their bytes; in a folder, files with other extensions are taken
@@ -327,6 +338,10 @@ export function registerPredictCommand(program: Command): void {
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_NAMES).default('wasm'))
     .option('--max-pixels <n>', 'refuse images with more decoded pixels than this', integerArg(1))
     .option('--no-gate', "turn the input gate's learned check off (research use; cheap checks still run)")
+    .option(
+      '--tta',
+      'test-time augmentation: mean logit of the image and a mild zoom in and out (~3× slower)',
+    )
     .option('--queue <redis-url>', 'score on `cxr worker`s through Redis (paths must be on shared storage)')
     .option('-q, --quiet', 'no progress bar or summary line on stderr')
     .addHelpText('after', HELP_AFTER)
