@@ -13,8 +13,17 @@ function num(x: number | null | undefined, digits = 3): string {
 
 function duration(seconds: number | undefined): string {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return 'unknown';
-  const m = Math.floor(seconds / 60);
-  return m > 0 ? `${m} min ${Math.round(seconds % 60)} s` : `${Math.round(seconds)} s`;
+  // Round once, then split, so 2639.98 s reads "44 min 0 s" and never "43 min 60 s".
+  const total = Math.round(seconds);
+  const m = Math.floor(total / 60);
+  return m > 0 ? `${m} min ${total % 60} s` : `${total} s`;
+}
+
+/** An ensemble's members each have their own seed; a single model has one. */
+function seedText(md: ModelMetadata): string {
+  const members = md.ensemble?.members;
+  if (!members || members.length < 2) return String(md.seed);
+  return `${members.map((m) => m.seed).join(', ')} (one per ensemble member; one shared patient split from seed ${md.seed})`;
 }
 
 function detailsSection(md: ModelMetadata): string {
@@ -26,7 +35,7 @@ function detailsSection(md: ModelMetadata): string {
 - **Input:** ${md.preprocessing.imageSize}×${md.preprocessing.imageSize} grey-scale, image stretched to a square (aspect ratio not kept), grey values 0–255 (scaled inside the model)
 - **Output:** calibrated probability of ${md.positiveClass} (${describeCalibration(md.calibration)}${md.recalibration ? `, refitted on ${md.recalibration.n} local images` : ''})
 - **Operating threshold:** ${num(md.threshold, 4)} (${md.thresholdRule}, chosen on ${md.recalibration?.thresholdRule ? 'the local site-calibration images' : 'validation data'}); at or above it an image is flagged for early reading
-- **Seed:** ${md.seed}
+- **Seed:** ${seedText(md)}
 - **Software:** ${Object.entries(md.versions)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ')}`;
@@ -59,14 +68,29 @@ function dataSection(md: ModelMetadata): string {
   be harder than any split carved from training data.`;
 }
 
-function trainingSection(t: Partial<TrainingSummary>): string {
+/**
+ * The epochs line. An ensemble's training summary counts the epochs of all members together, so its members
+ * are listed one by one instead (epochs run and the epoch whose weights were kept, each).
+ */
+function epochsText(t: Partial<TrainingSummary>, ensemble: ModelMetadata['ensemble']): string {
+  const monitor = `best validation ${t.monitor === 'auc' ? 'ROC-AUC' : 'loss'}`;
+  const stop = t.stopReason ? `; ${t.stopReason}` : '';
+  const members = ensemble?.members;
+  if (members && members.length > 1) {
+    const each = members.map((m) => `epoch ${m.bestEpoch} of ${m.epochsRun}`).join(', ');
+    return `an ensemble of ${members.length} networks trained one after another, up to ${t.epochsPlanned ?? '?'} epochs each; kept (${monitor}): ${each}${stop}`;
+  }
+  return `${t.epochsRun ?? '?'} of ${t.epochsPlanned ?? '?'} planned; weights of epoch ${t.bestEpoch ?? '?'} kept (${monitor})${stop}`;
+}
+
+function trainingSection(t: Partial<TrainingSummary>, ensemble?: ModelMetadata['ensemble']): string {
   const threads = t.machine?.threads ? `, ${t.machine.threads} thread(s)` : '';
   const machine = t.machine
     ? `${t.machine.cpus} × ${t.machine.cpuModel}, TF.js ${t.machine.backend} backend${threads}`
     : 'unknown';
   return `## Training
 
-- **Epochs:** ${t.epochsRun ?? '?'} of ${t.epochsPlanned ?? '?'} planned; weights of epoch ${t.bestEpoch ?? '?'} kept (best validation ${t.monitor === 'auc' ? 'ROC-AUC' : 'loss'})${t.stopReason ? `; ${t.stopReason}` : ''}
+- **Epochs:** ${epochsText(t, ensemble)}
 - **Optimisation:** batch ${t.batchSize ?? '?'}, learning rate ${t.learningRate ?? '?'}, ${t.schedule ?? ''}
 - **Class balance:** loss weights NORMAL ${num(t.classWeights?.[0])}, PNEUMONIA ${num(t.classWeights?.[1])}
 - **Augmentation:** ${t.augmentation ?? 'unknown'}
@@ -82,7 +106,8 @@ ${t.command ?? 'npm run -s cxr -- train --data ../shared/datasets/chest_xray --o
 \`\`\`
 
 The same data, seed and settings give the same split, the same initial weights and the same sequence of batches,
-augmentations and dropout masks; a killed run continues with \`--resume\`. Floating-point results can still differ
+augmentations and dropout masks; a killed run continues with \`--resume\`, and \`--force\` replaces a model
+already in the output directory. Floating-point results can still differ
 slightly across CPUs and TF.js versions. Evaluate with
 \`npm run -s cxr -- evaluate --model <dir> --data <dataset> --json\`.`;
 }
@@ -130,7 +155,7 @@ export function renderModelCard(metadata: ModelMetadata): string {
     dataSection(metadata),
     performanceSection(metadata),
     gateSection(metadata),
-    trainingSection(training),
+    trainingSection(training, metadata.ensemble),
     reproduceSection(training),
     CAVEATS,
   ].join('\n\n')}\n`;

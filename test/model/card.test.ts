@@ -58,6 +58,25 @@ describe('renderModelCard', () => {
     assert.match(card, /npm run -s cxr -- train --data D --out models\/default/);
     assert.match(card, /threshold:\*\* 0\.3127/);
   });
+
+  it('lists an ensemble member by member (seeds and kept epochs), and rounds times without "60 s"', () => {
+    const ensembleCard = renderModelCard({
+      ...fixtureMetadata(64, {
+        training: { ...training, epochsRun: 30, seconds: 2639.98 } as unknown as Record<string, unknown>,
+      }),
+      seed: 42,
+      ensemble: {
+        members: [
+          { seed: 42, bestEpoch: 10, epochsRun: 15, temperature: 1.1, valAuc: 0.99 },
+          { seed: 43, bestEpoch: 13, epochsRun: 15, temperature: 1.2, valAuc: 0.99 },
+        ],
+      },
+    });
+    assert.match(ensembleCard, /\*\*Seed:\*\* 42, 43 \(one per ensemble member/);
+    assert.match(ensembleCard, /an ensemble of 2 networks .* up to 12 epochs each; kept \(best validation loss\): epoch 10 of 15, epoch 13 of 15/);
+    assert.doesNotMatch(ensembleCard, /30 of 12 planned/);
+    assert.match(ensembleCard, /44 min 0 s/);
+  });
 });
 
 /** Every "a–b" interval in a text whose two bounds read the same ("1.000–1.000", "100.0%–100.0%"). */
