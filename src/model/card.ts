@@ -83,6 +83,20 @@ function epochsText(t: Partial<TrainingSummary>, ensemble: ModelMetadata['ensemb
   return `${t.epochsRun ?? '?'} of ${t.epochsPlanned ?? '?'} planned; weights of epoch ${t.bestEpoch ?? '?'} kept (${monitor})${stop}`;
 }
 
+/** How the validation patients were chosen: `--val-split` names the design (random, framing, appearance). */
+const DESIGN_TEXT: Record<string, string> = {
+  random: 'chosen at random',
+  framing: 'the most tightly framed films',
+  appearance: 'the least typical films by appearance',
+};
+
+function validationText(v: TrainingSummary['validation'] | undefined): string {
+  if (!v) return 'unknown';
+  const share = v.valFraction ? `, ${Math.round(v.valFraction * 100)}% of training patients` : '';
+  const design = v.design ? `, ${DESIGN_TEXT[v.design] ?? v.design}` : '';
+  return `${v.images} images (${v.source}${share}${design})`;
+}
+
 function trainingSection(t: Partial<TrainingSummary>, ensemble?: ModelMetadata['ensemble']): string {
   const threads = t.machine?.threads ? `, ${t.machine.threads} thread(s)` : '';
   const machine = t.machine
@@ -94,7 +108,7 @@ function trainingSection(t: Partial<TrainingSummary>, ensemble?: ModelMetadata['
 - **Optimisation:** batch ${t.batchSize ?? '?'}, learning rate ${t.learningRate ?? '?'}, ${t.schedule ?? ''}
 - **Class balance:** loss weights NORMAL ${num(t.classWeights?.[0])}, PNEUMONIA ${num(t.classWeights?.[1])}
 - **Augmentation:** ${t.augmentation ?? 'unknown'}
-- **Validation set:** ${t.validation ? `${t.validation.images} images (${t.validation.source}${t.validation.valFraction ? `, ${Math.round(t.validation.valFraction * 100)}% of training patients` : ''})` : 'unknown'}
+- **Validation set:** ${validationText(t.validation)}
 - **Training time:** ${duration(t.seconds)} (${duration(t.secondsPerEpoch)} per epoch, ${Math.round(t.imagesPerSecond ?? 0)} images/s) on ${machine}`;
 }
 

@@ -30,7 +30,7 @@ export function describeAugmentation(
   const pct = (x: number) => `${Math.round(x * 100)}%`;
   const zoom = o.zoomRange ? `zoom ${o.zoomRange[0]}–${o.zoomRange[1]}×` : `zoom ±${pct(o.scale)}`;
   const extras = [
-    o.gamma !== 1 ? `gamma 1/${o.gamma}–${o.gamma}` : '',
+    o.gamma !== 1 ? `gamma ${Number((1 / o.gamma).toFixed(3))}–${o.gamma}` : '',
     o.sharpness !== 0 ? `blur/sharpen ±${o.sharpness}` : '',
     o.noise !== 0 ? `noise σ ≤ ${o.noise} grey levels` : '',
   ].filter(Boolean);
