@@ -73,10 +73,20 @@ describe('renderModelCard', () => {
       },
     });
     assert.match(ensembleCard, /\*\*Seed:\*\* 42, 43 \(one per ensemble member/);
-    assert.match(ensembleCard, /an ensemble of 2 networks .* up to 12 epochs each; kept \(best validation loss\): epoch 10 of 15, epoch 13 of 15/);
+    assert.match(
+      ensembleCard,
+      /an ensemble of 2 networks .* up to 12 epochs each; kept \(best validation loss\): epoch 10 of 15, epoch 13 of 15/,
+    );
     assert.doesNotMatch(ensembleCard, /30 of 12 planned/);
     assert.match(ensembleCard, /44 min 0 s/);
-    assert.match(renderModelCard(fixtureMetadata(64, { training: { validation: { source: 'carved', images: 500, valFraction: 0.1, design: 'appearance' } } })), /500 images \(carved, 10% of training patients, the least typical films by appearance\)/);
+    assert.match(
+      renderModelCard(
+        fixtureMetadata(64, {
+          training: { validation: { source: 'carved', images: 500, valFraction: 0.1, design: 'appearance' } },
+        }),
+      ),
+      /500 images \(carved, 10% of training patients, the least typical films by appearance\)/,
+    );
   });
 });
 
