@@ -47,9 +47,10 @@ export interface ImageInfo {
 /**
  * Version of the pack index. 2: pixels follow the one pixel rule of src/data/decode.ts (no ICC profiles, BT.601
  * luma, 16-bit windowing) and entries carry colourfulness. 3: images are turned upright by their EXIF
- * Orientation tag. Packs of other versions are ignored and re-decoded.
+ * Orientation tag. 4: every container gets a JPEG's shrink-on-load before the resize
+ * (src/data/decoders/raster.ts). Packs of other versions are ignored and re-decoded.
  */
-const PACK_VERSION = 3;
+const PACK_VERSION = 4;
 
 interface PackIndex {
   version: typeof PACK_VERSION;

@@ -15,7 +15,14 @@ import type { GrayImage } from '../core/types.ts';
 import { DecodeError } from './decode-error.ts';
 import type { DecodedImage, DecodeOptions, DicomAttributes } from './decoders/decoder.ts';
 import { PLUGIN_DECODERS } from './decoders/index.ts';
-import { fitWithin, RASTER_FORMATS, type RasterFit, readRaster, resizeGray } from './decoders/raster.ts';
+import {
+  fitWithin,
+  RASTER_FORMATS,
+  type RasterFit,
+  readRaster,
+  resizeGray,
+  shrinkLikeJpeg,
+} from './decoders/raster.ts';
 
 export { fitWithin, resizeGray };
 
@@ -62,7 +69,8 @@ async function decodeFitted(
     fit.kind === 'square'
       ? { width: fit.size, height: fit.size }
       : fitWithin(full.width, full.height, fit.maxSide);
-  return { ...full, ...size, data: await resizeGray(full, size.width, size.height), original };
+  const shrunk = shrinkLikeJpeg(full, size.width, size.height);
+  return { ...full, ...size, data: await resizeGray(shrunk, size.width, size.height), original };
 }
 
 /** Decodes to full-size 8-bit grey-scale. Throws DecodeError. */

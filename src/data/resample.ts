@@ -147,13 +147,13 @@ export function resizeLikeLibvips(
 }
 
 /**
- * The model input for a full-size decoded image, as the server's decoder makes it: a JPEG goes through the
- * shrink-on-load libjpeg would have done, every format then through libvips' resize.
+ * The model input for a full-size decoded image, as the server's decoder makes it: every container goes through
+ * the shrink-on-load libjpeg would have done for a JPEG of that size (8-bit, as libjpeg's output), then libvips'
+ * resize (src/data/decoders/raster.ts: one resampling for every container).
  */
-export function modelInputPixels(image: GrayImage, format: string, size: number): Uint8Array {
-  if (format === 'jpeg') {
-    const factor = jpegShrinkFactor(image.width, image.height, size, size);
-    if (factor > 1) return resizeLikeLibvips(boxShrink(image, factor, factor, 'drop'), size, size);
-  }
-  return resizeLikeLibvips(image, size, size);
+export function modelInputPixels(image: GrayImage, size: number): Uint8Array {
+  const factor = jpegShrinkFactor(image.width, image.height, size, size);
+  if (factor <= 1) return resizeLikeLibvips(image, size, size);
+  const shrunk = boxShrink(image, factor, factor, 'drop');
+  return resizeLikeLibvips({ ...shrunk, data: toBytes(shrunk.data) }, size, size);
 }

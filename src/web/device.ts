@@ -114,7 +114,7 @@ export class DeviceScorer implements Scorer {
       return { status: 'failed', error, ...this.base() };
     }
     const size = this.metadata.preprocessing.imageSize;
-    const pixels = modelInputPixels(decoded.image, decoded.format, size);
+    const pixels = modelInputPixels(decoded.image, size);
     this.pixels.set(file, pixels);
     const facts: ImageFacts = {
       original: { width: decoded.image.width, height: decoded.image.height },
@@ -147,7 +147,7 @@ export class DeviceScorer implements Scorer {
     let pixels = this.pixels.get(file);
     if (!pixels) {
       const decoded = await decodeFile(file);
-      pixels = modelInputPixels(decoded.image, decoded.format, size);
+      pixels = modelInputPixels(decoded.image, size);
     }
     const input = batchTensor(pixels, size, 0, 1);
     try {

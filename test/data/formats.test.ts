@@ -69,12 +69,20 @@ describe('one pixel rule for every container', () => {
     assert.ok(mean(withProfile) - mean(grey) > 8, 'the fixture profile brightens when applied');
   });
 
-  test('8-bit containers give the same model input (within JPEG re-encoding noise)', async () => {
-    const reference = (await decodeResized(variants['grey PNG'], 112)).pixels;
-    for (const name of Object.keys(variants).filter((n) => !n.startsWith('16-bit'))) {
-      const { pixels, colourfulness } = await decodeResized(variants[name], 112);
-      assert.ok(meanAbsDifference(pixels, reference) < 0.5, `${name} differs from the grey PNG`);
-      assert.equal(colourfulness, 0, `${name} has no colour`);
+  test('8-bit containers give the same model input (within JPEG re-encoding noise), also where a JPEG shrinks while decoding', async () => {
+    // At 64 px this fixture's JPEGs shrink by 2 while decoding (384 x 259 → 64 x 64); other containers get the
+    // same shrink as a box average. Before they did, the PNG differed by 0.9 grey levels on average (up to 12).
+    for (const size of [64, 112]) {
+      const reference = (await decodeResized(variants['grey PNG'], size)).pixels;
+      for (const name of Object.keys(variants).filter((n) => !n.startsWith('16-bit'))) {
+        const { pixels, colourfulness } = await decodeResized(variants[name], size);
+        const difference = meanAbsDifference(pixels, reference);
+        assert.ok(
+          difference < 0.5,
+          `${name} differs from the grey PNG at ${size} px by ${difference.toFixed(2)}`,
+        );
+        assert.equal(colourfulness, 0, `${name} has no colour`);
+      }
     }
   });
 
@@ -118,18 +126,23 @@ describe('format variants score alike with the shipped model', () => {
   });
   after(() => predictor?.dispose());
 
-  test('grey/ICC/RGB/WebP/TIFF/DICOM/16-bit variants agree within 0.01 and all pass the gate', async () => {
+  // Issue 10's rule: the 8-bit containers hold the same pixels and must score within 0.01; 16-bit greys are
+  // windowed like a DICOM without a VOI LUT (their 0.5–99.5 percentile range stretched), a different rendering by
+  // design, so they must agree with each other, pass the gate and score like the picture, not like a black one.
+  test('grey/ICC/RGB/WebP/TIFF/DICOM variants agree within 0.01; 16-bit variants are windowed alike; all pass the gate', async () => {
     const inputs = Object.entries(variants).map(([name, bytes]) => ({ name, bytes }));
     const results = await predictor.predict(inputs);
     const byName = new Map(results.map((r) => [r.name, r]));
+    const all = [...byName].map(([n, r]) => `${n} ${r.probability?.toFixed(4)}`).join(', ');
     const reference = byName.get('grey PNG')!.probability!;
     for (const name of Object.keys(variants)) {
       const result = byName.get(name)!;
       assert.equal(result.status, 'scored', `${name}: ${result.reason}`);
-      assert.ok(
-        Math.abs(result.probability! - reference) <= 0.01,
-        `${name}: ${result.probability!.toFixed(4)} vs ${reference.toFixed(4)}`,
-      );
+      const tolerance = name.startsWith('16-bit') ? 0.05 : 0.01;
+      assert.ok(Math.abs(result.probability! - reference) <= tolerance, `${name}: ${all}`);
     }
+    const low = byName.get('16-bit PNG holding 0–255')!.probability!;
+    const full = byName.get('16-bit PNG holding 0–65535')!.probability!;
+    assert.ok(Math.abs(low - full) <= 0.001, `16-bit variants: ${all}`);
   });
 });
