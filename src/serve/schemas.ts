@@ -139,7 +139,14 @@ export const BatchResponseSchema = Type.Object(
 );
 
 const Bound = Type.Union([Type.Number(), Type.Null()]);
-const IntervalSchema = Type.Tuple([Bound, Bound]);
+// An array of two, not Type.Tuple: fast-json-stringify (Fastify's response serialiser) rejects every tuple nested
+// in a record ("Item at 0 does not match schema definition"), which made GET /api/v1/model answer 500 for any
+// model with a shift-suite record.
+const IntervalSchema = Type.Array(Bound, {
+  minItems: 2,
+  maxItems: 2,
+  description: '[lower, upper] 95% interval',
+});
 
 export const EvaluationSchema = Type.Object(
   {

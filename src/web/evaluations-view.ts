@@ -27,7 +27,8 @@ const KIND_CONTEXT: Record<Evaluation['kind'], string> = {
     'The local images cxr calibrate fitted the calibration and threshold on; measured on the same images, so optimistic.',
 };
 
-type Interval = readonly [unknown, unknown] | undefined;
+/** [lower, upper]; the API sends it as an array of two. */
+type Interval = readonly unknown[] | undefined;
 
 function rate(value: unknown): string {
   return typeof value === 'number' ? formatRate(value) : '—';

@@ -5,7 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { DEFAULT_MODEL_DIR } from '../../src/core/paths.ts';
 import { wilsonInterval } from '../../src/metrics/intervals.ts';
+import { readMetadata } from '../../src/model/io.ts';
+import type { ModelMetadata } from '../../src/model/metadata.ts';
 import { buildApp } from '../../src/serve/app.ts';
 import { buildWebBundle, type WebBundle } from '../../src/serve/routes/web.ts';
 import type { ModelInfo } from '../../src/serve/schemas.ts';
@@ -49,6 +52,22 @@ describe('model, health, docs, samples and the app', () => {
     assert.equal(validation.n, 20);
     assert.deepEqual((validation.metrics.ci95 as Record<string, unknown>).sensitivity, wilsonInterval(9, 10));
     assert.match(body.localCheckWarning, /another hospital's images is lower/);
+  });
+
+  test('GET /api/v1/model serialises the shipped model: its shift-suite record with per-shift intervals', async () => {
+    const scorer = new FakeScorer();
+    (scorer as { metadata: ModelMetadata }).metadata = await readMetadata(DEFAULT_MODEL_DIR);
+    const shipped = await buildApp({ scorer, webBundle: bundle });
+    try {
+      const response = await shipped.inject({ method: 'GET', url: '/api/v1/model' });
+      assert.equal(response.statusCode, 200, response.body.slice(0, 200));
+      const shift = (response.json() as ModelInfo).evaluations.find((e) => e.kind === 'shift');
+      const zoom = shift?.perShift?.['zoom-in-25'];
+      assert.ok(zoom, 'the shift record lists zoom-in-25');
+      assert.equal(zoom.ci95.specificity.length, 2);
+    } finally {
+      await shipped.close();
+    }
   });
 
   test('GET /healthz reports the model and the queue', async () => {
