@@ -204,7 +204,7 @@ export interface IntervalFormat {
  * as "1.000–1.000".
  */
 export function formatInterval(
-  interval: readonly [unknown, unknown] | undefined,
+  interval: readonly unknown[] | undefined,
   format: IntervalFormat = {},
 ): string {
   const missing = format.missing ?? '—';
