@@ -52,15 +52,24 @@ for (const dir of args) {
     `${dir}: ${size} px, ${labels.length} validation images, threshold ${threshold.toFixed(3)}` +
       (tta ? `, test-time augmentation: ${formatTta(describeTta())}` : ''),
   );
-  console.log(line('none', labels, await scorePixels(model, saved.metadata, loaded.pixels), threshold));
+  let scoring = 0;
+  const score = async (pixels: Uint8Array) => {
+    const start = performance.now();
+    const p = await scorePixels(model, saved.metadata, pixels);
+    scoring += performance.now() - start;
+    return p;
+  };
+  console.log(line('none', labels, await score(loaded.pixels), threshold));
   const pooledLabels: number[] = [];
   const pooled: number[] = [];
   for (const shift of SHIFT_SUITE) {
-    const p = await scorePixels(model, saved.metadata, applyShift(loaded.pixels, size, shift, 7));
+    const p = await score(applyShift(loaded.pixels, size, shift, 7));
     console.log(line(shift.name, labels, p, threshold));
     pooledLabels.push(...labels);
     pooled.push(...p);
   }
   console.log(line('pooled', Uint8Array.from(pooledLabels), Float32Array.from(pooled), threshold));
+  const scored = labels.length * (SHIFT_SUITE.length + 1);
+  console.log(`scoring alone: ${scored} images in ${(scoring / 1000).toFixed(1)} s`);
   saved.model.dispose();
 }
