@@ -152,6 +152,17 @@ function fmt(x: number | null | undefined, digits = 4): string {
   return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : 'n/a';
 }
 
+/**
+ * An ensemble's summary counts all members' epochs together; list the members instead. The curves below are
+ * the first member's (train.ts passes its history only).
+ */
+function epochsRunText(t: Partial<TrainingSummary>, ensemble: ModelMetadata['ensemble']): string {
+  const members = ensemble?.members;
+  if (!members || members.length < 2) return `${t.epochsRun} of ${t.epochsPlanned} (best: ${t.bestEpoch})`;
+  const each = members.map((m, i) => `member ${i + 1}: ${m.epochsRun} (best: ${m.bestEpoch})`).join(', ');
+  return `${members.length} members of up to ${t.epochsPlanned} each; ${each}; the curves show member 1`;
+}
+
 export interface TrainingReport {
   html: string;
   curvesPng: Buffer;
@@ -174,7 +185,7 @@ export async function buildTrainingReport(options: {
           entries: [
             ['architecture', metadata.architecture],
             ['input size', `${metadata.preprocessing.imageSize} px`],
-            ['epochs run', `${t.epochsRun} of ${t.epochsPlanned} (best: ${t.bestEpoch})`],
+            ['epochs run', epochsRunText(t, metadata.ensemble)],
             ['stopped because', t.stopReason ?? 'all planned epochs ran'],
             ['training time', `${Math.round(t.seconds ?? 0)} s`],
             ['calibration', describeCalibration(metadata.calibration)],

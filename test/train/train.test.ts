@@ -179,6 +179,12 @@ describe('trainModel with --members', () => {
       SHIFT_SUITE.map((s) => s.name),
     );
     assert.equal(shift.n, val.n * SHIFT_SUITE.length);
+    // The report and card list the members instead of one run of "4 of 2" epochs.
+    const report = await readFile(path.join(outDir, 'report.html'), 'utf8');
+    assert.match(report, /2 members of up to 2 each; member 1: 2 \(best: \d\), member 2: 2 \(best: \d\)/);
+    assert.doesNotMatch(report, /4 of 2/);
+    const card = await readFile(path.join(outDir, 'MODEL_CARD.md'), 'utf8');
+    assert.match(card, /an ensemble of 2 networks/);
   });
 
   it('resumes an ensemble killed in its second member and ends with the same weights', async () => {
