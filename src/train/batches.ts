@@ -41,7 +41,7 @@ export class BatchBuilder {
 
   constructor(
     private readonly set: PixelSet,
-    private readonly imageSize: number,
+    imageSize: number,
     batchSize: number,
     private readonly classWeights: [number, number],
   ) {
