@@ -16,12 +16,12 @@ import { DecodeError } from './decode-error.ts';
 import type { DecodedImage, DecodeOptions, DicomAttributes } from './decoders/decoder.ts';
 import { PLUGIN_DECODERS } from './decoders/index.ts';
 import {
+  fitGray,
   fitWithin,
   RASTER_FORMATS,
   type RasterFit,
   readRaster,
   resizeGray,
-  shrinkLikeJpeg,
 } from './decoders/raster.ts';
 
 export { fitWithin, resizeGray };
@@ -64,13 +64,7 @@ async function decodeFitted(
   }
   const full = await plugin.decode(bytes, opts);
   const original = { width: full.width, height: full.height };
-  if (fit.kind === 'full') return { ...full, original };
-  const size =
-    fit.kind === 'square'
-      ? { width: fit.size, height: fit.size }
-      : fitWithin(full.width, full.height, fit.maxSide);
-  const shrunk = shrinkLikeJpeg(full, size.width, size.height);
-  return { ...full, ...size, data: await resizeGray(shrunk, size.width, size.height), original };
+  return { ...full, ...(await fitGray(full, fit)), original };
 }
 
 /** Decodes to full-size 8-bit grey-scale. Throws DecodeError. */

@@ -11,6 +11,7 @@
  * Browser-safe: no Node built-ins, no sharp.
  */
 import type { GrayImage } from '../core/types.ts';
+import { toBytes } from './colour.ts';
 
 /**
  * The factor by which sharp has libjpeg shrink a JPEG while decoding it for a `width` x `height` → `target` x
@@ -124,12 +125,6 @@ export function lanczosResize(
   return out;
 }
 
-function toBytes(values: Float32Array): Uint8Array {
-  const out = new Uint8Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(values[i])));
-  return out;
-}
-
 /**
  * libvips' resize (sharp's `resize(w, h, {fit: 'fill'})`): an integer box shrink that leaves at least twice the
  * target size (its "gap" of 2), then Lanczos-3 for the remainder. Returns 8-bit pixels.
@@ -152,8 +147,18 @@ export function resizeLikeLibvips(
  * resize (src/data/decoders/raster.ts: one resampling for every container).
  */
 export function modelInputPixels(image: GrayImage, size: number): Uint8Array {
-  const factor = jpegShrinkFactor(image.width, image.height, size, size);
-  if (factor <= 1) return resizeLikeLibvips(image, size, size);
+  return resizeLikeLibvips(shrinkLikeJpeg(image, size, size), size, size);
+}
+
+/**
+ * The shrink libjpeg would have applied while decoding a JPEG of this size for a `width` x `height` result,
+ * done as a box average over whole blocks and rounded to 8 bits as libjpeg's output is; the image unchanged when a
+ * JPEG would not have shrunk. The server's decoder gives it to every non-JPEG container, and the browser to every
+ * decoded image, so all of them reach the resize alike.
+ */
+export function shrinkLikeJpeg(image: GrayImage, width: number, height: number): GrayImage {
+  const factor = jpegShrinkFactor(image.width, image.height, width, height);
+  if (factor <= 1) return image;
   const shrunk = boxShrink(image, factor, factor, 'drop');
-  return resizeLikeLibvips({ ...shrunk, data: toBytes(shrunk.data) }, size, size);
+  return { width: shrunk.width, height: shrunk.height, data: toBytes(shrunk.data) };
 }

@@ -20,7 +20,7 @@ import sharp from 'sharp';
 import type { GrayImage } from '../../core/types.ts';
 import { toBytes, toLuma } from '../colour.ts';
 import { DecodeError } from '../decode-error.ts';
-import { boxShrink, jpegShrinkFactor } from '../resample.ts';
+import { shrinkLikeJpeg } from '../resample.ts';
 import { sharpDecodeError } from '../sharp-error.ts';
 import { toDisplayPixels } from './dicom-pixels.ts';
 
@@ -90,19 +90,10 @@ export async function resizeGray(image: GrayImage, width: number, height: number
 }
 
 /**
- * The shrink libjpeg would have applied while decoding a JPEG of this size for a `width` x `height` result,
- * done as a box average over whole blocks and rounded to 8 bits as libjpeg's output is; the image unchanged when a
- * JPEG would not have shrunk. Applied to every non-JPEG container so all of them reach libvips' resize alike.
+ * Resizes a full-size grey image as `fit` asks, giving it a JPEG's shrink-on-load first (the rule above). Every
+ * container that is not resized inside libvips (DICOM, 16-bit and non-JPEG rasters) comes through here.
  */
-export function shrinkLikeJpeg(image: GrayImage, width: number, height: number): GrayImage {
-  const factor = jpegShrinkFactor(image.width, image.height, width, height);
-  if (factor <= 1) return image;
-  const shrunk = boxShrink(image, factor, factor, 'drop');
-  return { width: shrunk.width, height: shrunk.height, data: toBytes(shrunk.data) };
-}
-
-/** Resizes a full-size grey image as `fit` asks. */
-async function fitGray(image: GrayImage, fit: RasterFit): Promise<GrayImage> {
+export async function fitGray(image: GrayImage, fit: RasterFit): Promise<GrayImage> {
   if (fit.kind === 'full') return image;
   const size =
     fit.kind === 'square'
@@ -115,9 +106,9 @@ async function fitGray(image: GrayImage, fit: RasterFit): Promise<GrayImage> {
 }
 
 /**
- * Decodes a JPEG, PNG, WebP or TIFF file to 8-bit grey by the rule above, sized as `fit` asks. 8-bit files are
- * resized by libvips before the grey conversion (JPEGs shrink while decoding, the fast path for full-resolution
- * X-rays); deeper files are decoded in full, windowed, then resized. Throws DecodeError.
+ * Decodes a JPEG, PNG, WebP or TIFF file to 8-bit grey by the rule above, sized as `fit` asks. A JPEG is resized
+ * by libvips while it decodes (shrink-on-load, the fast path for full-resolution X-rays); every other file is
+ * decoded in full (deeper ones windowed), then resized by `fitGray`. Throws DecodeError.
  */
 export async function readRaster(
   bytes: Uint8Array,
@@ -184,15 +175,16 @@ export async function readRaster(
     }
     const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     const samples = new Uint8Array(data.buffer, data.byteOffset, data.length);
-    const decoded =
-      info.channels === 1
-        ? { data: samples, colourfulness: 0 }
-        : (({ grey: values, colourfulness }) => ({ data: toBytes(values), colourfulness }))(
-            toLuma({ data: samples, channels: info.channels }),
-          );
-    const picture = { width: info.width, height: info.height, data: decoded.data };
+    let pixels: Uint8Array = samples;
+    let colourfulness = 0;
+    if (info.channels !== 1) {
+      const luma = toLuma({ data: samples, channels: info.channels });
+      pixels = toBytes(luma.grey);
+      colourfulness = luma.colourfulness;
+    }
+    const picture = { width: info.width, height: info.height, data: pixels };
     const fitted = inLibvips ? picture : await fitGray(picture, options.fit);
-    return { ...fitted, original, colourfulness: decoded.colourfulness };
+    return { ...fitted, original, colourfulness };
   } catch (err) {
     if (err instanceof DecodeError) throw err;
     throw sharpDecodeError(err, bytes, format, options.what);
